@@ -1,0 +1,43 @@
+"""The asyncpg pool and its type codecs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Pool = asyncpg.Pool
+# A connection of its own or one borrowed from the pool; both run the same statements.
+Connection = asyncpg.Connection | PoolConnectionProxy
+# Anything a single statement can run on.
+Executor = Connection | asyncpg.Pool
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value, separators=(",", ":")).encode()
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # Binary jsonb codec: a text codec breaks binary COPY (copy_records_to_table).
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", format="binary", encoder=_encode_jsonb, decoder=_decode_jsonb
+    )
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A single connection with the same codecs as the pool's (for the CLI and migrations)."""
+    conn = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn

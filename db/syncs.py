@@ -1,0 +1,137 @@
+"""Syncs: the history list, keyset-paginated newest first, and single-sync reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from db.pool import Executor
+
+STATUSES = ("QUEUED", "RUNNING", "HELD", "SUCCEEDED", "FAILED", "CANCELLED", "DISCARDED")
+FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "DISCARDED"})
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRow:
+    tenant_id: int
+    id: int
+    app_id: int
+    kind: str
+    status: str
+    dry_run: bool
+    initiated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    record_count: int
+    error_count: int
+    warning_count: int
+    failure_code: str | None
+    failure_message: str | None
+    hold: dict[str, Any] | None
+    progress_phase: str
+    progress_processed: int
+    progress_total: int | None
+
+
+_COLUMNS = ", ".join(f"s.{name}" for name in SyncRow.__dataclass_fields__)
+
+
+def _row(record: asyncpg.Record) -> SyncRow:
+    return SyncRow(**dict(record))
+
+
+@dataclass(frozen=True, slots=True)
+class SyncFilter:
+    """Which syncs of a tenant the history shows: those of installed apps, optionally narrowed."""
+
+    tenant_id: int
+    app_ids: Sequence[int] | None = None
+    kind: str | None = None
+    statuses: Sequence[str] | None = None
+
+    def where(self, params: list[Any]) -> str:
+        """SQL predicates over `syncs s JOIN apps a`, appending their parameters to `params`."""
+        params.append(self.tenant_id)
+        clauses = [f"s.tenant_id = ${len(params)}", "a.uninstalled_at IS NULL"]
+        if self.app_ids is not None:
+            params.append(list(self.app_ids))
+            clauses.append(f"s.app_id = ANY(${len(params)}::bigint[])")
+        if self.kind is not None:
+            params.append(self.kind)
+            clauses.append(f"s.kind = ${len(params)}")
+        if self.statuses is not None:
+            params.append(list(self.statuses))
+            clauses.append(f"s.status = ANY(${len(params)}::text[])")
+        return " AND ".join(clauses)
+
+
+_FROM = "FROM syncs s JOIN apps a ON a.tenant_id = s.tenant_id AND a.id = s.app_id"
+
+
+async def page_syncs(
+    conn: Executor,
+    where: SyncFilter,
+    *,
+    limit: int,
+    after: tuple[datetime, int] | None = None,
+) -> list[SyncRow]:
+    """Up to `limit` syncs newest first, strictly after the keyset position `after` (initiated_at, id).
+
+    Keyset, not offset: syncs created while a client pages appear before its first page, never shift later pages.
+    """
+    params: list[Any] = []
+    sql = f"SELECT {_COLUMNS} {_FROM} WHERE {where.where(params)}"
+    if after is not None:
+        params.extend(after)
+        sql += f" AND (s.initiated_at, s.id) < (${len(params) - 1}, ${len(params)})"
+    params.append(limit)
+    sql += f" ORDER BY s.initiated_at DESC, s.id DESC LIMIT ${len(params)}"
+    return [_row(r) for r in await conn.fetch(sql, *params)]
+
+
+async def count_syncs(conn: Executor, where: SyncFilter) -> int:
+    params: list[Any] = []
+    count: int = await conn.fetchval(f"SELECT count(*) {_FROM} WHERE {where.where(params)}", *params)
+    return count
+
+
+async def syncs_by_ids(conn: Executor, tenant_id: int, ids: Sequence[int]) -> list[SyncRow]:
+    records = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM syncs s WHERE s.tenant_id = $1 AND s.id = ANY($2::bigint[])", tenant_id, list(ids)
+    )
+    return [_row(r) for r in records]
+
+
+async def previous_sync_ids(conn: Executor, tenant_id: int, ids: Sequence[int]) -> dict[int, int]:
+    """For each sync id, the id of the same app's sync initiated just before it (absent when it is the first)."""
+    records = await conn.fetch(
+        """SELECT cur.id, prev.id AS previous_id
+           FROM syncs cur
+           CROSS JOIN LATERAL (
+               SELECT p.id FROM syncs p
+               WHERE p.tenant_id = cur.tenant_id AND p.app_id = cur.app_id
+                 AND (p.initiated_at, p.id) < (cur.initiated_at, cur.id)
+               ORDER BY p.initiated_at DESC, p.id DESC LIMIT 1) prev
+           WHERE cur.tenant_id = $1 AND cur.id = ANY($2::bigint[])""",
+        tenant_id, list(ids),
+    )  # fmt: skip
+    return {r["id"]: r["previous_id"] for r in records}
+
+
+async def insert_sync(conn: Executor, tenant_id: int, app_id: int, *, dry_run: bool = False) -> SyncRow:
+    """A new QUEUED sync of an installed app of this tenant (its kind is the app's)."""
+    record = await conn.fetchrow(
+        f"""WITH s AS (
+                INSERT INTO syncs (tenant_id, app_id, kind, dry_run)
+                SELECT tenant_id, id, kind, $3 FROM apps WHERE tenant_id = $1 AND id = $2 AND uninstalled_at IS NULL
+                RETURNING *)
+            SELECT {_COLUMNS} FROM s""",
+        tenant_id, app_id, dry_run,
+    )  # fmt: skip
+    if record is None:
+        raise LookupError(f"no installed app {app_id} for this tenant")
+    return _row(record)

@@ -1,0 +1,1 @@
+"""App assembly, configuration, embedded servers and the `oneroster-sync` command."""

@@ -1,0 +1,1 @@
+"""Resolver logic and DataLoaders: what the GraphQL fields do, on top of db/ and workers/."""

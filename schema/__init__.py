@@ -1,0 +1,1 @@
+"""GraphQL types (one module per type under definitions/) and the schema assembly."""

@@ -1,0 +1,40 @@
+"""The Query root type."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from resolvers import apps as app_resolvers
+from resolvers import syncs as sync_resolvers
+from resolvers.context import Context
+from schema.definitions.app import App
+from schema.definitions.enums import AppKind, SyncStatus
+from schema.definitions.sync import SyncConnection
+
+
+@strawberry.type
+class Query:
+    node: relay.Node | None = relay.node(description="Any object of the caller's tenant by its global id.")
+
+    @strawberry.field(description="The tenant's installed apps.")
+    async def apps(self, info: strawberry.Info[Context, None], kind: AppKind | None = None) -> list[App]:
+        rows = await app_resolvers.list_apps(info.context, None if kind is None else kind.value)
+        return [App.from_row(row) for row in rows]
+
+    @strawberry.field(description="The Data Sync History, newest first, of installed apps.")
+    async def syncs(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int,
+        after: str | None = None,
+        app_ids: list[strawberry.ID] | None = None,
+        kind: AppKind | None = None,
+        status: list[SyncStatus] | None = None,
+    ) -> SyncConnection:
+        page = await sync_resolvers.sync_page(
+            info.context, first=first, after=after, app_ids=app_ids,
+            kind=None if kind is None else kind.value,
+            statuses=None if status is None else [s.value for s in status],
+        )  # fmt: skip
+        return SyncConnection.from_page(page)

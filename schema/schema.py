@@ -1,0 +1,45 @@
+"""Assembles the schema: root types, types reachable only through interfaces, config and guard extensions."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+from strawberry import Schema
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from resolvers.errors import DomainError
+from schema.definitions.sync import Sync
+from schema.mutation import Mutation
+from schema.query import Query
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    # Validation and parse errors have no original error; the product's own errors are meant for the client.
+    return error.original_error is not None and not isinstance(error.original_error, DomainError)
+
+
+class ProductSchema(Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # The product's own errors are answers, not faults: only unexpected ones are logged.
+        unexpected = [e for e in errors if not isinstance(e.original_error, DomainError)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+def build_schema() -> Schema:
+    return ProductSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Sync],
+        config=StrawberryConfig(relay_max_results=100),
+        extensions=[
+            lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error"),
+            lambda: QueryDepthLimiter(max_depth=12),
+            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: MaxTokensLimiter(max_token_count=4000),
+        ],
+    )
+
+
+schema = build_schema()

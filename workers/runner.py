@@ -1,0 +1,57 @@
+"""Running Dramatiq workers: in the API process (`serve --workers N`) or as processes of their own (`worker`)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import dramatiq
+from dramatiq import Worker
+
+from workers.broker import create_broker
+
+WORKER_TIMEOUT_MS = 1000
+
+
+def start_worker(
+    redis_url: str, namespace: str, threads: int, actors: Iterable[dramatiq.Actor[Any, Any]] = ()
+) -> Worker:
+    """Start consuming in background threads of this process; call `.stop()` to finish in-flight messages."""
+    broker = create_broker(redis_url, namespace, actors)
+    worker = Worker(broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS)
+    worker.start()
+    return worker
+
+
+def _worker_process(redis_url: str, namespace: str, threads: int) -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker = start_worker(redis_url, namespace, threads)
+    stop.wait()
+    worker.stop()
+
+
+def run_worker_processes(redis_url: str, namespace: str, *, processes: int, threads: int) -> int:
+    """Run `processes` worker processes until SIGTERM/SIGINT, then stop them gracefully; return an exit code."""
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=_worker_process, args=(redis_url, namespace, threads), name=f"oneroster-sync-worker-{n}")
+        for n in range(processes)
+    ]
+    for child in children:
+        child.start()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.is_set() and all(child.is_alive() for child in children):
+        stop.wait(1.0)
+    for child in children:
+        if child.is_alive():
+            child.terminate()  # SIGTERM: the child stops its worker gracefully
+    for child in children:
+        child.join()
+    return 0 if stop.is_set() else 1
