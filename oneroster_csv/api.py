@@ -1,0 +1,156 @@
+"""Entry point: a package path (zip or folder) or zip bytes -> per-file normalised tables and findings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from .headers import map_header
+from .manifest import Manifest, parse_manifest
+from .model import DataType, FileMode, Finding, PackageError, Severity
+from .package import MANIFEST, PackageLimits, open_package
+from .reader import LINE, read_csv_bytes
+from .spec import KNOWN_FILES, FileSpec
+from .validate import HARD_FLAG, validate
+
+__all__ = ["FileTable", "Package", "read_file", "read_package"]
+
+
+@dataclass(frozen=True)
+class FileTable:
+    """One supplied file, normalised.
+
+    ``frame``: the canonical columns in spec order (String, normalised, null = blank), then extension columns
+    (``metadata.*``, named as in the file; unknown columns get a ``metadata.`` prefix), then ``_line`` (Int64, the
+    row's physical line, header = 1), ``_hard`` (Boolean: a HARD finding, the row must be SKIPPED) and ``_soft``
+    (Boolean: a SOFT finding, the record is flagged INVALID).
+    ``findings``: one row per HARD/SOFT finding with columns line, code, severity, column, message, sourced_id.
+    ``notes``: file-level findings (header mapping, aggregated INFO leniencies with a count and first line).
+    """
+
+    data_type: DataType
+    mode: FileMode
+    layout: str
+    spec: FileSpec
+    file_name: str
+    frame: pl.DataFrame
+    findings: pl.DataFrame
+    notes: tuple[Finding, ...]
+    missing_columns: tuple[str, ...] = ()
+
+    @property
+    def metadata_columns(self) -> list[str]:
+        return [c for c in self.frame.columns if c not in self.spec.names and not c.startswith("_")]
+
+    @property
+    def hard_lines(self) -> set[int]:
+        return set(self.frame.filter(pl.col(HARD_FLAG))[LINE].to_list())
+
+    @property
+    def valid_rows(self) -> pl.DataFrame:
+        return self.frame.filter(~pl.col(HARD_FLAG))
+
+
+@dataclass(frozen=True)
+class Package:
+    version: str
+    modes: dict[DataType, FileMode]  # every supported type; ABSENT when not supplied
+    tables: dict[DataType, FileTable]  # supplied (bulk/delta) files only
+    findings: tuple[Finding, ...]  # package-level notes (layout, manifest, ignored files)
+    source: dict[str, str] = field(default_factory=dict)  # source.systemName / source.systemCode
+
+    def all_notes(self) -> list[Finding]:
+        return [*self.findings, *(n for t in self.tables.values() for n in t.notes)]
+
+
+def read_file(
+    data: bytes,
+    data_type: DataType,
+    *,
+    version: str,
+    mode: FileMode,
+    strict: bool = False,
+    severities: Mapping[str, str] | None = None,
+    file_name: str | None = None,
+) -> FileTable:
+    """Read and validate one CSV file of a package whose manifest has been read."""
+    name = file_name or data_type.file_name
+    table = read_csv_bytes(data, name, strict=strict)
+    header = map_header(table.header, data_type, version, mode, strict=strict, file=name,
+                        has_rows=table.cells.height > 0)  # fmt: skip
+    checked = validate(table, header, mode, version, strict=strict, severities=severities)
+    notes = (*table.notes, *header.notes, *checked.notes)
+    return FileTable(data_type, mode, header.layout, header.spec, name, checked.frame, checked.findings, notes,
+                     header.missing)  # fmt: skip
+
+
+def _consistency(manifest: Manifest, present: dict[str, str], strict: bool) -> list[Finding]:
+    notes: list[Finding] = []
+    for stem in KNOWN_FILES:
+        mode = manifest.modes.get(stem)
+        if mode in (FileMode.BULK, FileMode.DELTA) and stem not in present:
+            raise PackageError("manifest.file_missing", f"the manifest declares {stem}.csv as {mode.value} but the "
+                               "package does not contain it", f"{stem}.csv")  # fmt: skip
+        if stem in present and mode in (None, FileMode.ABSENT):
+            why = "declared absent" if mode is FileMode.ABSENT else "not named in the manifest"
+            if strict:
+                raise PackageError("manifest.file_unexpected", f"{present[stem]} is in the package but {why}",
+                                   present[stem])  # fmt: skip
+            notes.append(
+                Finding(
+                    "manifest.file_ignored",
+                    Severity.SOFT,
+                    present[stem],
+                    None,
+                    None,
+                    f"{present[stem]} is in the package but {why} in manifest.csv; it was ignored",
+                )
+            )
+        supported = {t.value for t in DataType}
+        if stem in present and mode in (FileMode.BULK, FileMode.DELTA) and stem not in supported:
+            notes.append(
+                Finding(
+                    "package.unsupported_file",
+                    Severity.INFO,
+                    present[stem],
+                    None,
+                    None,
+                    f"{present[stem]} ({mode.value}) is not a rostering file and was ignored",
+                )
+            )
+    return notes
+
+
+def read_package(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    strict: bool = False,
+    limits: PackageLimits | None = None,
+    severities: Mapping[str, str] | None = None,
+) -> Package:
+    """Read a OneRoster CSV package. Package-level failures raise ``PackageError``."""
+    files = open_package(source, strict=strict, limits=limits)
+    manifest = parse_manifest(files.files[MANIFEST], strict=strict)
+    present = {stem: files.names[stem] for stem in files.files if stem != MANIFEST}
+    notes = [*files.notes, *manifest.notes, *_consistency(manifest, present, strict)]
+    modes: dict[DataType, FileMode] = {}
+    tables: dict[DataType, FileTable] = {}
+    for data_type in DataType:
+        mode = manifest.modes.get(data_type.value, FileMode.ABSENT)
+        modes[data_type] = mode
+        if mode is FileMode.ABSENT:
+            continue
+        tables[data_type] = read_file(
+            files.files[data_type.value],
+            data_type,
+            version=manifest.version,
+            mode=mode,
+            strict=strict,
+            severities=severities,
+            file_name=present[data_type.value],
+        )
+    source_props = {k: v for k, v in manifest.properties.items() if k.startswith("source.")}
+    return Package(manifest.version, modes, tables, tuple(notes), source_props)

@@ -1,0 +1,176 @@
+"""Open a OneRoster package (zip file, zip bytes or folder) safely and list its CSV files by canonical name."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .model import Finding, PackageError, Severity
+from .spec import KNOWN_FILES
+
+MANIFEST = "manifest"
+_CANONICAL = {name.lower(): name for name in (*KNOWN_FILES, MANIFEST)}
+_JUNK = re.compile(r"(^|/)(__MACOSX/|\._|\.DS_Store$|Thumbs\.db$|desktop\.ini$)|:Zone\.Identifier$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PackageLimits:
+    """Safety limits; defaults fit a large district (a 1M-row enrollments file is ~100 MB)."""
+
+    max_total_bytes: int = 2 * 1024**3
+    max_files: int = 200
+    max_ratio: float = 200.0  # uncompressed / compressed, per entry (deflate bombs reach ~1000)
+    ratio_min_bytes: int = 1024 * 1024  # tiny entries may compress extremely well without being a bomb
+
+
+@dataclass(frozen=True)
+class PackageFiles:
+    files: dict[str, bytes]  # canonical stem ("manifest", "users", "lineItems"...) -> raw bytes
+    names: dict[str, str]  # canonical stem -> name as found in the package
+    notes: tuple[Finding, ...]
+
+
+def _unsafe(name: str, why: str) -> PackageError:
+    return PackageError("package.unsafe_zip", f"entry '{name}' {why}; the package was rejected", name)
+
+
+def _check_zip_entry(info: zipfile.ZipInfo, limits: PackageLimits) -> None:
+    name = info.filename
+    posix = name.replace("\\", "/")
+    if posix.startswith("/") or re.match(r"^[A-Za-z]:", posix):
+        raise _unsafe(name, "has an absolute path")
+    if ".." in PurePosixPath(posix).parts:
+        raise _unsafe(name, "escapes the package folder (..)")
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise _unsafe(name, "is a symbolic link")
+    if info.flag_bits & 0x1:
+        raise PackageError("package.encrypted", "the zip is password-protected", name)
+    if info.file_size >= limits.ratio_min_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        raise PackageError(
+            "package.unsafe_zip",
+            f"entry '{name}' expands {info.file_size / max(info.compress_size, 1):.0f} times (limit "
+            f"{limits.max_ratio:.0f}): possible zip bomb",
+            name,
+        )
+
+
+def _read_zip(source: zipfile.ZipFile, limits: PackageLimits) -> dict[str, bytes]:
+    infos = [i for i in source.infolist() if not i.is_dir()]
+    for info in infos:
+        _check_zip_entry(info, limits)
+    if len(infos) > limits.max_files:
+        raise PackageError("package.too_many_files", f"the package has {len(infos)} files (limit {limits.max_files})")
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_total_bytes:
+        raise PackageError("package.too_large",
+                           f"the package expands to {total} bytes (limit {limits.max_total_bytes})")  # fmt: skip
+    out: dict[str, bytes] = {}
+    for info in infos:
+        if _JUNK.search(info.filename.replace("\\", "/")):
+            out[info.filename.replace("\\", "/")] = b""
+            continue
+        with source.open(info) as handle:
+            data = handle.read(info.file_size + 1)  # never trust the declared size beyond one byte
+        if len(data) > info.file_size:
+            raise _unsafe(info.filename, "is larger than its header declares")
+        out[info.filename.replace("\\", "/")] = data
+    return out
+
+
+def _read_folder(root: Path, limits: PackageLimits) -> dict[str, bytes]:
+    out: dict[str, bytes] = {}
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for d in dirnames:
+            if (Path(dirpath) / d).is_symlink():
+                raise PackageError("package.unsafe_path", f"'{d}' is a symbolic link; the package was rejected", d)
+        for f in filenames:
+            path = Path(dirpath) / f
+            rel = path.relative_to(root).as_posix()
+            if path.is_symlink():
+                raise PackageError("package.unsafe_path", f"'{rel}' is a symbolic link; the package was rejected", rel)
+            if _JUNK.search(rel):
+                out[rel] = b""
+                continue
+            total += path.stat().st_size
+            if len(out) + 1 > limits.max_files:
+                raise PackageError("package.too_many_files", f"the folder has more than {limits.max_files} files")
+            if total > limits.max_total_bytes:
+                raise PackageError("package.too_large", f"the folder holds more than {limits.max_total_bytes} bytes")
+            out[rel] = path.read_bytes()
+    return out
+
+
+def _raw_entries(source: str | os.PathLike[str] | bytes, limits: PackageLimits) -> dict[str, bytes]:
+    if isinstance(source, bytes):
+        stream: io.BytesIO | Path = io.BytesIO(source)
+    else:
+        stream = Path(source)
+        if stream.is_dir():
+            return _read_folder(stream, limits)
+        if not stream.is_file():
+            raise PackageError("package.not_a_package", f"'{stream}' is neither a zip file nor a folder")
+    try:
+        with zipfile.ZipFile(stream) as zf:
+            return _read_zip(zf, limits)
+    except zipfile.BadZipFile as exc:
+        raise PackageError("package.not_a_package", f"the upload is not a readable zip file ({exc})") from None
+
+
+def open_package(
+    source: str | os.PathLike[str] | bytes, *, strict: bool = False, limits: PackageLimits | None = None
+) -> PackageFiles:
+    entries = _raw_entries(source, limits or PackageLimits())
+    notes: list[Finding] = []
+
+    def note(code: str, message: str, file: str | None = None, severity: Severity = Severity.INFO) -> None:
+        notes.append(Finding(code, severity, file, None, None, message))
+
+    junk = [name for name in entries if _JUNK.search(name)]
+    if junk:
+        note("package.ignored_entry", f"{len(junk)} system file(s) were ignored (e.g. {junk[0]})")
+    real = {name: data for name, data in entries.items() if name not in junk}
+    root = ""
+    if not any(n.lower() == "manifest.csv" for n in real):
+        tops = {n.split("/", 1)[0] for n in real if "/" in n}
+        nested = [n for n in real if n.count("/") == 1 and n.split("/", 1)[1].lower() == "manifest.csv"]
+        if len(nested) == 1 and len(tops) == 1 and all("/" in n for n in real):
+            root = nested[0].split("/", 1)[0] + "/"
+            if strict:
+                raise PackageError("package.invalid_layout", f"the files are inside the folder '{root}', not at the "
+                                   "root of the zip")  # fmt: skip
+            note("package.nested_folder", f"the files were read from the folder '{root}' inside the package")
+        else:
+            raise PackageError("manifest.missing", "the package has no manifest.csv at its root", "manifest.csv")
+    files: dict[str, bytes] = {}
+    names: dict[str, str] = {}
+    for name, data in real.items():
+        if not name.startswith(root):
+            continue
+        rel = name[len(root) :]
+        if "/" in rel:
+            note("package.unknown_file", f"'{name}' is in a sub-folder and was ignored", name)
+            continue
+        stem, dot, ext = rel.rpartition(".")
+        canonical = _CANONICAL.get(stem.lower()) if dot and ext.lower() == "csv" else None
+        if canonical is None:
+            if strict:
+                raise PackageError("package.unknown_file", f"'{rel}' is not a OneRoster file", rel)
+            note("package.unknown_file", f"'{rel}' is not a OneRoster file and was ignored", rel)
+            continue
+        if rel != canonical + ".csv":
+            if strict:
+                raise PackageError("package.file_name_case", f"'{rel}' must be named '{canonical}.csv'", rel)
+            note("package.file_name_case", f"'{rel}' was read as '{canonical}.csv' (file names are case-sensitive)",
+                 rel)  # fmt: skip
+        if canonical in files:
+            raise PackageError("package.duplicate_file", f"'{rel}' and '{names[canonical]}' are the same file", rel)
+        files[canonical] = data
+        names[canonical] = rel
+    return PackageFiles(files, names, tuple(notes))
