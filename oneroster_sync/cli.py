@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply database migrations")
 
+    imports = commands.add_parser("import", help="import a OneRoster package (zip or folder) and print its summary")
+    imports.add_argument("path")
+    imports.add_argument("--tenant", required=True)
+    imports.add_argument("--app", default="csv-upload", help="the import app's name (default csv-upload)")
+    imports.add_argument("--dry-run", action="store_true", help="compute the whole summary, apply nothing")
+
     tenants = commands.add_parser("tenants", help="manage tenants").add_subparsers(dest="action", required=True)
     create = tenants.add_parser("create", help="create a tenant with its default apps and an API token")
     create.add_argument("name")
@@ -102,6 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"applied": applied}))
         elif args.command == "tenants":
             print(json.dumps(asyncio.run(_with_database(endpoints, lambda c: _create_tenant(c, args.name, args.role)))))
+        elif args.command == "import":
+            from oneroster_sync.import_command import run_import_command
+
+            return asyncio.run(run_import_command(endpoints.database_url, args.path, args.tenant, args.app,
+                                                  dry_run=args.dry_run))  # fmt: skip
         elif args.command == "tokens":
             print(
                 json.dumps(asyncio.run(_with_database(endpoints, lambda c: _create_token(c, args.tenant, args.role))))

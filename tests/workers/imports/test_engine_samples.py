@@ -1,0 +1,45 @@
+"""The real third-party packages import with the outcomes their quirks call for, and re-import as NO_CHANGE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oneroster_csv.model import DataType
+from tests.workers.imports.conftest import District, summary
+
+
+async def test_rosterhub_imports_clean_and_reimports_as_no_change(district: District, shared_samples: Path) -> None:
+    first = await district.run(shared_samples / "rosterhub-en")
+    assert first.status == "SUCCEEDED"
+    assert first.counts == {"records": 62, "errors": 0, "warnings": 0}
+    assert summary(first, DataType.USERS)["new"] == 20
+    assert summary(first, DataType.ENROLLMENTS)["new"] == 30
+    state = await district.current()
+
+    again = await district.run(shared_samples / "rosterhub-en")
+    assert again.status == "SUCCEEDED"
+    for data_type in (DataType.ORGS, DataType.USERS, DataType.ENROLLMENTS, DataType.CLASSES):
+        row = summary(again, data_type)
+        assert row["total"] == row["no_change"] > 0, (data_type, row)
+    assert await district.current() == state
+
+
+async def test_moodle_full_set_skips_what_it_must_and_cascades(district: District, shared_samples: Path) -> None:
+    result = await district.run(shared_samples / "moodle-Test_full_data_set" / "Test_full_data_set.zip")
+    assert result.status == "SUCCEEDED"
+    classes = summary(result, DataType.CLASSES)
+    enrollments = summary(result, DataType.ENROLLMENTS)
+    # no courses.csv: both classes reference a course that does not exist, and every enrollment names a skipped class
+    assert classes["skipped"] == classes["total"] == 2
+    assert enrollments["skipped"] == enrollments["total"] == 6
+
+
+async def test_a_package_that_fails_changes_nothing(district: District, shared_samples: Path, tmp_path: Path) -> None:
+    await district.run(shared_samples / "rosterhub-en")
+    before = await district.all_versions()
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04 definitely not a zip")
+    result = await district.run(broken)
+    assert result.status == "FAILED"
+    assert result.failure is not None and result.failure[0].startswith("package.")
+    assert await district.all_versions() == before

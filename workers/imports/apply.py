@@ -1,0 +1,136 @@
+"""Writing a planned import: new versions, tombstones, kept entities, explicit outcomes and summaries.
+
+Applied syncs store only what versions cannot say (rows that never became records); a dry run or a held sync stores
+every outcome explicitly, with the values it would have written, and changes no entity.
+"""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from db.entities import TYPE_CODES, VersionKind, carry_forward, close_versions, copy_versions, current_values
+from db.imports import copy_frame
+from db.pool import Connection
+from oneroster_csv.model import FileMode
+from oneroster_csv.reader import LINE
+from workers.imports.diff import HASH, INVALID, ISSUES, META, WRITE, content_columns, issues_by_line
+from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, Outcome
+from workers.imports.plan import TypePlan, deleted_schools
+
+_KIND_OF = {int(Outcome.NEW): int(VersionKind.NEW), int(Outcome.UPDATED): int(VersionKind.UPDATED),
+            int(Outcome.NO_CHANGE): int(VersionKind.NO_CHANGE)}  # fmt: skip
+
+
+def _array_literal(column: str) -> pl.Expr:
+    """A text[] literal for CSV COPY: every element double-quoted and escaped."""
+    quoted = (
+        pl.col(column)
+        .list.eval(pl.lit('"') + pl.element().str.replace_all(r'(["\\])', r"\$1") + pl.lit('"'))
+        .list.join(",")
+    )
+    return pl.lit("{") + quoted + pl.lit("}")
+
+
+def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFrame:
+    """The records that get a version in this sync, in the table's columns."""
+    records = plan.records
+    if plan.mode is not FileMode.DELTA:
+        records = records.filter(pl.col(WRITE))  # delta NO_CHANGE rows are re-stated so drill-downs can list them
+    attributes = [c for c in plan.rows.columns if c != SOURCED_ID] + [
+        c for c in content_columns(plan.data_type) if c not in plan.rows.columns
+    ]
+    return records.select(
+        pl.lit(tenant_id).alias("tenant_id"),
+        pl.col(SOURCED_ID),
+        pl.lit(applied_seq).alias("valid_from"),
+        pl.col(OUTCOME).replace_strict(_KIND_OF, return_dtype=pl.Int16).alias("kind"),
+        pl.col(HASH),
+        _array_literal(SCHOOLS).alias("schools"),
+        pl.col(LINE).alias("line"),
+        pl.col(INVALID).alias("invalid"),
+        pl.col(ISSUES).alias("issues"),
+        *(pl.col(c) for c in dict.fromkeys(attributes)),
+        pl.col(META).alias("metadata"),
+    ).sort(SOURCED_ID)  # in primary-key order: index inserts then append instead of landing on random pages
+
+
+async def apply_versions(conn: Connection, plan: TypePlan, tenant_id: int, applied_seq: int, known: pl.Series) -> None:
+    """Tombstones and kept copies first (they read the current versions), then new versions, then close the old."""
+    data_type = plan.data_type
+    deleted = plan.deleted[SOURCED_ID].to_list()
+    await carry_forward(conn, tenant_id, data_type, deleted, applied_seq, VersionKind.DELETED,
+                        lines=plan.deleted[LINE].to_list())  # fmt: skip
+    kept = plan.kept.to_list()
+    await carry_forward(conn, tenant_id, data_type, kept, applied_seq, VersionKind.KEPT)
+    versions = version_frame(plan, tenant_id, applied_seq)
+    await copy_versions(conn, data_type, versions)
+    # Only keys that had a current version need closing: brand-new sourcedIds (most of a first import) have none.
+    replacing = versions.filter(pl.col("kind") != int(VersionKind.NEW)).vstack(
+        versions.filter((pl.col("kind") == int(VersionKind.NEW)) & pl.col(SOURCED_ID).is_in(known.implode()))
+    )[SOURCED_ID]
+    await close_versions(conn, tenant_id, data_type, [*deleted, *kept, *replacing.to_list()], applied_seq)
+
+
+def _attributes(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:
+    present = [c for c in columns if c in frame.columns]
+    return pl.struct(present).struct.json_encode() if present else pl.lit("{}")
+
+
+def _outcome_rows(frame: pl.DataFrame, tenant_id: int, sync_id: int, code: int, columns: list[str]) -> pl.DataFrame:
+    return frame.select(
+        pl.lit(tenant_id).alias("tenant_id"),
+        pl.lit(sync_id).alias("sync_id"),
+        pl.lit(code).alias("data_type"),
+        pl.col(OUTCOME).cast(pl.Int16).alias("outcome"),
+        pl.col(SOURCED_ID).fill_null("").alias(SOURCED_ID),
+        pl.col(LINE).fill_null(0).alias("line"),
+        (pl.col(INVALID).fill_null(False) if INVALID in frame.columns else pl.lit(False)).alias("invalid"),
+        _array_literal(SCHOOLS).alias("schools"),
+        _attributes(frame, columns).alias("attributes"),
+        (pl.col("_changes") if "_changes" in frame.columns else pl.lit(None, pl.String)).alias("changes"),
+        (pl.col(ISSUES) if ISSUES in frame.columns else pl.lit(None, pl.String)).alias("issues"),
+    )
+
+
+async def write_rejected(conn: Connection, plan: TypePlan, tenant_id: int, sync_id: int) -> None:
+    """SKIPPED, MERGED and EXCLUDED rows, and delta deletions of records the tenant does not have (NO_CHANGE)."""
+    code = TYPE_CODES[plan.data_type]
+    columns = plan.rows.value_columns
+    noop = plan.delete_noop.with_columns(
+        pl.lit(int(Outcome.NO_CHANGE), pl.Int16).alias(OUTCOME), pl.lit([], pl.List(pl.String)).alias(SCHOOLS)
+    )
+    noop = noop.join(_issues(plan), on=LINE, how="left")
+    frames = [_outcome_rows(plan.rejected, tenant_id, sync_id, code, columns),
+              _outcome_rows(noop, tenant_id, sync_id, code, [SOURCED_ID])]  # fmt: skip
+    await copy_frame(conn, "record_outcomes", pl.concat(frames, how="vertical_relaxed"))
+
+
+def _issues(plan: TypePlan) -> pl.DataFrame:
+    return issues_by_line(plan.rows.findings).drop(INVALID)
+
+
+async def write_all_outcomes(conn: Connection, plan: TypePlan, tenant_id: int, sync_id: int) -> None:
+    """A sync that applies nothing (dry run, held) keeps every outcome explicitly, with its values and changes."""
+    await write_rejected(conn, plan, tenant_id, sync_id)
+    code = TYPE_CODES[plan.data_type]
+    changes = pl.DataFrame(
+        {SOURCED_ID: list(plan.changes), "_changes": [json.dumps(v) for v in plan.changes.values()]},
+        schema={SOURCED_ID: pl.String, "_changes": pl.String},
+    )
+    records = plan.records.join(changes, on=SOURCED_ID, how="left")
+    columns = plan.rows.value_columns
+    frames = [_outcome_rows(records, tenant_id, sync_id, code, columns)]
+    if plan.deleted.height:
+        content = list(content_columns(plan.data_type))
+        stored = await current_values(conn, tenant_id, plan.data_type, content, plan.deleted[SOURCED_ID].to_list())
+        deleted = plan.deleted.join(stored, on=SOURCED_ID, how="left").join(
+            deleted_schools(plan), on=SOURCED_ID, how="left"
+        )
+        deleted = deleted.with_columns(
+            pl.lit(int(Outcome.DELETED), pl.Int16).alias(OUTCOME),
+            pl.col(SCHOOLS).fill_null(pl.lit([], pl.List(pl.String))),
+        )
+        frames.append(_outcome_rows(deleted, tenant_id, sync_id, code, [SOURCED_ID, *content]))
+    await copy_frame(conn, "record_outcomes", pl.concat(frames, how="vertical_relaxed"))

@@ -1,0 +1,143 @@
+"""Diff by hash: each record's hash over its normalised content, schools and findings, against the current version's.
+
+Equal hashes mean nothing to write (NO_CHANGE). Different hashes are few; for those the stored content is fetched
+and compared field by field, which tells UPDATED (with its field changes) from a NO_CHANGE whose schools or findings
+changed. A hash is only a shortcut: a collision or a hash function changed by a library upgrade can never turn a
+real change into NO_CHANGE unless two 64-bit hashes collide for one sourcedId.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import polars as pl
+
+from db.entities import VersionKind, attribute_columns
+from oneroster_csv.model import DataType
+from oneroster_csv.reader import LINE
+from oneroster_csv.spec import file_spec
+from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, Outcome
+
+# status and dateLastModified say how a row was sent, not what the record is: they never make it UPDATED (§2).
+NOT_CONTENT = frozenset({SOURCED_ID, "status", "dateLastModified"})
+ISSUES, INVALID, HASH, META, WRITE = "_issues", "_invalid", "row_hash", "_metadata", "_write"
+HASH_SEED = 0x0E5F
+
+
+@cache
+def content_columns(data_type: DataType) -> tuple[str, ...]:
+    return tuple(c for c in attribute_columns(data_type) if c not in NOT_CONTENT)
+
+
+@cache
+def set_columns(data_type: DataType) -> frozenset[str]:
+    """List columns compared as sets (orgSourcedIds, grades)."""
+    names: set[str] = set()
+    for version in ("1.1", "1.2"):
+        try:
+            names |= {c.name for c in file_spec(data_type, version).columns if c.as_set}
+        except (KeyError, ValueError):
+            continue
+    return frozenset(names)
+
+
+def issues_by_line(findings: pl.DataFrame) -> pl.DataFrame:
+    """Per line: the findings as a JSON array (sorted, so equal findings hash equal) and whether one is SOFT/HARD."""
+    issue = pl.struct(
+        pl.col("code"), pl.col("severity"), pl.col("column").alias("field"), pl.col("message")
+    ).struct.json_encode()
+    return (
+        findings.sort("line", "code", "column", "message", nulls_last=True)
+        .group_by("line", maintain_order=True)
+        .agg(
+            (pl.lit("[") + issue.str.join(",") + pl.lit("]")).alias(ISSUES),
+            pl.col("severity").is_in(["SOFT", "HARD"]).any().alias(INVALID),
+        )
+        .rename({"line": LINE})
+    )
+
+
+def _comparable(column: str, data_type: DataType) -> pl.Expr:
+    if column in set_columns(data_type):
+        return pl.col(column).str.split(",").list.sort().list.join(",")
+    return pl.col(column)
+
+
+def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findings: pl.DataFrame) -> pl.DataFrame:
+    """Records with every content column (missing ones null), metadata JSON, issues, invalid flag and row hash.
+
+    `frame` must already carry `_schools` (a sorted list of school sourcedIds).
+    """
+    present = set(frame.columns)
+    filled = frame.with_columns(
+        [pl.lit(None, pl.String).alias(c) for c in attribute_columns(data_type) if c not in present]
+    )
+    meta = pl.struct(metadata).struct.json_encode() if metadata else pl.lit(None, pl.String)
+    filled = filled.with_columns(meta.alias(META))
+    filled = filled.join(issues_by_line(findings), on=LINE, how="left").with_columns(pl.col(INVALID).fill_null(False))
+    hashed = filled.select(
+        *(_comparable(c, data_type) for c in content_columns(data_type)),
+        pl.col(META),
+        pl.col(SCHOOLS).list.join(","),
+        pl.col(ISSUES),
+    ).hash_rows(seed=HASH_SEED)
+    return filled.with_columns(hashed.reinterpret(signed=True).alias(HASH))
+
+
+def classify(records: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """Add `_outcome`: NEW (unknown or deleted sourcedId), NO_CHANGE (equal hash) or, provisionally, UPDATED."""
+    joined = records.join(current.rename({HASH: "_current_hash", "kind": "_current_kind"}), on=SOURCED_ID, how="left")
+    is_new = pl.col("_current_kind").is_null() | (pl.col("_current_kind") == int(VersionKind.DELETED))
+    outcome = (
+        pl.when(is_new)
+        .then(pl.lit(int(Outcome.NEW)))
+        .when(pl.col("_current_hash") == pl.col(HASH))
+        .then(pl.lit(int(Outcome.NO_CHANGE)))
+        .otherwise(pl.lit(int(Outcome.UPDATED)))
+    )
+    joined = joined.with_columns(outcome.cast(pl.Int16).alias(OUTCOME))
+    # Every record whose hash differs gets a new version, even when `finish` settles it as NO_CHANGE.
+    return joined.with_columns((pl.col(OUTCOME) != int(Outcome.NO_CHANGE)).alias(WRITE)).drop(
+        "_current_hash", "_current_kind"
+    )
+
+
+def field_changes(data_type: DataType, records: pl.DataFrame, stored: pl.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """For records whose hash differs: sourcedId -> [{field, before, after}] (empty when only schools or findings
+    changed). `stored` has sourcedId, the content columns and `metadata` (JSON text) of the current versions."""
+    columns = content_columns(data_type)
+    sets = set_columns(data_type)
+    old = stored.rename({c: f"_old_{c}" for c in stored.columns if c != SOURCED_ID})
+    joined = records.select(SOURCED_ID, *columns, META).join(old, on=SOURCED_ID, how="left")
+    changes: dict[str, list[dict[str, Any]]] = {}
+    for row in joined.iter_rows(named=True):
+        found = []
+        for column in columns:
+            before, after = row.get(f"_old_{column}"), row[column]
+            if not _same(before, after, column in sets):
+                found.append({"field": column, "before": before, "after": after})
+        old_meta = _json(row.get("_old_metadata"))
+        new_meta = _json(row[META])
+        for key in sorted(set(old_meta) | set(new_meta)):
+            if old_meta.get(key) != new_meta.get(key):
+                found.append({"field": key, "before": old_meta.get(key), "after": new_meta.get(key)})
+        changes[row[SOURCED_ID]] = found
+    return changes
+
+
+def _same(before: str | None, after: str | None, as_set: bool) -> bool:
+    if before == after:
+        return True
+    if as_set and before is not None and after is not None:
+        return sorted(before.split(",")) == sorted(after.split(","))
+    return False
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    """Metadata as a dict without null values (a missing and a blank metadata column are the same)."""
+    if not text:
+        return {}
+    value = json.loads(text)
+    return {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else {}

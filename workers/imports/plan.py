@@ -1,0 +1,211 @@
+"""The pure part of an import: from a read package and a snapshot of current data to every record's outcome.
+
+Nothing here touches the database: the engine loads the snapshot, calls these stages, fetches the few stored rows the
+diff asks for, and hands the finished plan to `apply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from db.entities import TYPE_CODES
+from oneroster_csv.api import Package
+from oneroster_csv.model import DataType, FileMode
+from oneroster_csv.reader import LINE
+from workers.imports.diff import INVALID, classify, issues_by_line, prepare
+from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
+from workers.imports.references import check_references, check_semantics, reference_columns
+from workers.imports.rows import fold_rows
+from workers.imports.schools import SchoolMap, build_school_map
+from workers.imports.state import Snapshot, kept_keys, post_keys, post_values
+
+# Targets before the files that reference them, so a skipped target skips its referrers (the cascade of §3).
+PROCESS_ORDER = (
+    DataType.ORGS,
+    DataType.ACADEMIC_SESSIONS,
+    DataType.COURSES,
+    DataType.CLASSES,
+    DataType.USERS,
+    DataType.USER_PROFILES,
+    DataType.ROLES,
+    DataType.ENROLLMENTS,
+    DataType.DEMOGRAPHICS,
+)
+
+
+@dataclass
+class TypePlan:
+    """One data type's outcomes. `records` carry `_outcome` (NEW, UPDATED or NO_CHANGE) once `finish` has run."""
+
+    rows: TypeRows
+    records: pl.DataFrame
+    rejected: pl.DataFrame
+    kept: pl.Series
+    deleted: pl.DataFrame  # sourcedId, _line (delta) of current entities this sync deletes
+    delete_noop: pl.DataFrame  # delta tobedeleted rows for entities the tenant does not have (NO_CHANGE)
+    current_count: int  # live entities before the sync
+    changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    deleted_schools: pl.DataFrame | None = None
+
+    @property
+    def data_type(self) -> DataType:
+        return self.rows.data_type
+
+    @property
+    def mode(self) -> FileMode:
+        return self.rows.mode
+
+    def pending_diff(self) -> list[str]:
+        """sourcedIds whose hash differs from the current version: their stored content is needed."""
+        return self.records.filter(pl.col(OUTCOME) == int(Outcome.UPDATED))[SOURCED_ID].to_list()
+
+
+def fold_package(package: Package, options: ImportOptions) -> dict[DataType, TypeRows]:
+    return {t: fold_rows(package.tables[t], options.uniqueness_domains) for t in PROCESS_ORDER if t in package.tables}
+
+
+def resolve_references(
+    package: Package, rows: dict[DataType, TypeRows], snapshot: Snapshot, options: ImportOptions
+) -> None:
+    """Required references skip rows, in dependency order; optional ones and the semantic checks flag them."""
+    targets: dict[DataType, pl.Series] = {}
+    not_applied: dict[DataType, pl.DataFrame] = {}
+
+    def target(data_type: DataType) -> pl.Series:
+        if data_type not in targets:
+            targets[data_type] = post_keys(snapshot, data_type, rows.get(data_type))
+        return targets[data_type]
+
+    for data_type in PROCESS_ORDER:
+        type_rows = rows.get(data_type)
+        if type_rows is None:
+            continue
+        references = reference_columns(type_rows, package.tables[data_type].spec.columns)
+        required = [r for r in references if r[2] and r[1] is not data_type]
+        optional = [r for r in references if not (r[2] and r[1] is not data_type)]
+        check_references(type_rows, required, {r[1]: target(r[1]) for r in required}, not_applied, options.severities)
+        target(data_type)
+        rejected = type_rows.rejected.select(SOURCED_ID, LINE).drop_nulls(SOURCED_ID)
+        not_applied[data_type] = rejected.filter(~pl.col(SOURCED_ID).is_in(targets[data_type].implode()))
+        check_references(type_rows, optional, {r[1]: target(r[1]) for r in optional}, not_applied, options.severities)
+    org_types = post_values(snapshot, DataType.ORGS, rows.get(DataType.ORGS)).select(SOURCED_ID, "type")
+    class_schools = post_values(snapshot, DataType.CLASSES, rows.get(DataType.CLASSES)).select(
+        SOURCED_ID, "schoolSourcedId"
+    )
+    for type_rows in rows.values():
+        check_semantics(type_rows, org_types, class_schools, options.severities)
+
+
+def school_map(rows: dict[DataType, TypeRows], snapshot: Snapshot) -> SchoolMap:
+    return build_school_map(lambda t: post_values(snapshot, t, rows.get(t)))
+
+
+def plan_type(type_rows: TypeRows, snapshot: Snapshot, schools: SchoolMap) -> TypePlan:
+    """Attribute schools, hash and classify the records, and work out what the file deletes."""
+    data_type = type_rows.data_type
+    records = type_rows.records.with_columns(schools.attribute(data_type, type_rows.records).alias(SCHOOLS))
+    prepared = prepare(data_type, records, type_rows.metadata, type_rows.findings)
+    current = snapshot.keys.get(data_type, pl.DataFrame(schema={SOURCED_ID: pl.String, "row_hash": pl.Int64,
+                                                                 "kind": pl.Int16}))  # fmt: skip
+    classified = classify(prepared, current)
+    rejected = type_rows.rejected.with_columns(schools.attribute(data_type, type_rows.rejected).alias(SCHOOLS))
+    rejected = rejected.join(issues_by_line(type_rows.findings), on=LINE, how="left")
+    live = snapshot.live_keys(data_type)
+    kept = kept_keys(snapshot, type_rows)
+    if type_rows.mode is FileMode.BULK:
+        present = pl.concat([classified[SOURCED_ID], kept])
+        deleted = pl.DataFrame({SOURCED_ID: live}).filter(~pl.col(SOURCED_ID).is_in(present.implode()))
+        deleted = deleted.with_columns(pl.lit(None, pl.Int64).alias(LINE))
+        noop = pl.DataFrame(schema={SOURCED_ID: pl.String, LINE: pl.Int64})
+    else:
+        is_live = pl.col(SOURCED_ID).is_in(live.implode())
+        deleted = type_rows.deletions.filter(is_live)
+        noop = type_rows.deletions.filter(~is_live)
+        type_rows.add_findings(noop.select(
+            pl.col(LINE).alias("line"), pl.lit("row.delete_unknown").alias("code"), pl.lit("INFO").alias("severity"),
+            pl.lit("status").alias("column"),
+            pl.format("sourcedId '{}' is not a current record, so there was nothing to delete", pl.col(SOURCED_ID))
+            .alias("message"), pl.col(SOURCED_ID).alias("sourced_id"),
+        ))  # fmt: skip
+    return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop, live.len())
+
+
+def finish(plan: TypePlan, changes: dict[str, list[dict[str, Any]]]) -> None:
+    """Settle the provisional UPDATED records: UPDATED when a field changed, else NO_CHANGE (re-stated)."""
+    plan.changes = {k: v for k, v in changes.items() if v}
+    unchanged = [k for k, v in changes.items() if not v]
+    if unchanged:
+        plan.records = plan.records.with_columns(
+            pl.when(pl.col(SOURCED_ID).is_in(unchanged)).then(pl.lit(int(Outcome.NO_CHANGE), pl.Int16))
+            .otherwise(pl.col(OUTCOME)).alias(OUTCOME)
+        )  # fmt: skip
+
+
+def deleted_schools(plan: TypePlan) -> pl.DataFrame:
+    """sourcedId and schools of the entities the sync deletes (their current versions' schools)."""
+    if plan.deleted_schools is not None:
+        return plan.deleted_schools
+    return plan.deleted.select(SOURCED_ID).with_columns(pl.lit([], pl.List(pl.String)).alias(SCHOOLS))
+
+
+def outcome_items(plan: TypePlan) -> pl.DataFrame:
+    """One row per record of the sync: data_type, outcome, invalid, schools — what the summaries count."""
+    code = TYPE_CODES[plan.data_type]
+    parts = [
+        plan.records.select(pl.col(OUTCOME), pl.col(INVALID), pl.col(SCHOOLS)),
+        deleted_schools(plan).select(
+            pl.lit(int(Outcome.DELETED), pl.Int16).alias(OUTCOME), pl.lit(False).alias(INVALID), pl.col(SCHOOLS)
+        ),
+        plan.delete_noop.with_columns(  # with_columns: a select of literals alone would yield one row
+            pl.lit(int(Outcome.NO_CHANGE), pl.Int16).alias(OUTCOME),
+            pl.lit(False).alias(INVALID),
+            pl.lit([], pl.List(pl.String)).alias(SCHOOLS),
+        ).select(OUTCOME, INVALID, SCHOOLS),
+        plan.rejected.select(pl.col(OUTCOME), pl.lit(False).alias(INVALID), pl.col(SCHOOLS)),
+    ]
+    items = pl.concat([p.with_columns(pl.col(OUTCOME).cast(pl.Int16)) for p in parts])
+    return items.with_columns(pl.lit(code, pl.Int16).alias("data_type"))
+
+
+SUMMARY_COLUMNS = {
+    "no_change": Outcome.NO_CHANGE,
+    "new": Outcome.NEW,
+    "updated": Outcome.UPDATED,
+    "deleted": Outcome.DELETED,
+    "skipped": Outcome.SKIPPED,
+    "merged": Outcome.MERGED,
+    "excluded": Outcome.EXCLUDED,
+}
+
+
+def summarize(items: pl.DataFrame) -> pl.DataFrame:
+    """Counts per (school_id, data_type): the sync-wide row has school_id '' and each school its own rows."""
+    per_school = items.explode(SCHOOLS).filter(pl.col(SCHOOLS).is_not_null()).rename({SCHOOLS: "school_id"})
+    everything = pl.concat(
+        [items.drop(SCHOOLS).with_columns(pl.lit("").alias("school_id")), per_school], how="diagonal"
+    )
+    counts = [(pl.col(OUTCOME) == int(o)).sum().cast(pl.Int64).alias(name) for name, o in SUMMARY_COLUMNS.items()]
+    return (
+        everything.group_by("school_id", "data_type")
+        .agg(pl.len().cast(pl.Int64).alias("total"), *counts, pl.col(INVALID).sum().cast(pl.Int64).alias("invalid"))
+        .sort("school_id", "data_type")
+    )
+
+
+def hold_for(plans: list[TypePlan], options: ImportOptions) -> dict[str, Any] | None:
+    """The mass-deletion hold (§4): the type deleting the largest share above the threshold, if any."""
+    worst: dict[str, Any] | None = None
+    for plan in plans:
+        count, current = plan.deleted.height, plan.current_count
+        if current == 0 or count < options.hold_delete_minimum:
+            continue
+        share = 100.0 * count / current
+        if share > options.hold_delete_percent and (worst is None or share > worst["_share"]):
+            worst = {"dataType": plan.data_type.name, "currentCount": current, "deleteCount": count,
+                     "thresholdPercent": options.hold_delete_percent, "_share": share}  # fmt: skip
+    if worst is not None:
+        worst.pop("_share")
+    return worst

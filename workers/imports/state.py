@@ -1,0 +1,96 @@
+"""The tenant's current data an import needs, and the state each data type will be in after the sync.
+
+The snapshot is read once, columnar, inside the import's transaction (under the tenant's import lock), so the diff and
+the apply see the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from db.entities import VersionKind, current_keys, current_values
+from db.pool import Connection
+from oneroster_csv.model import DataType, FileMode
+from workers.imports.model import SOURCED_ID, TypeRows
+
+# The columns school attribution and the cross-file checks read from each type's post-sync state.
+ATTRIBUTION_COLUMNS: dict[DataType, tuple[str, ...]] = {
+    DataType.ORGS: ("type", "parentSourcedId"),
+    DataType.ACADEMIC_SESSIONS: ("parentSourcedId",),
+    DataType.CLASSES: ("schoolSourcedId", "courseSourcedId", "termSourcedIds"),
+    DataType.USERS: ("orgSourcedIds", "primaryOrgSourcedId"),
+    DataType.ROLES: ("userSourcedId", "orgSourcedId"),
+}
+
+
+@dataclass
+class Snapshot:
+    """Current keys (with row hash and version kind, deleted entities included) and attribution columns."""
+
+    keys: dict[DataType, pl.DataFrame] = field(default_factory=dict)
+    values: dict[DataType, pl.DataFrame] = field(default_factory=dict)
+
+    def live_keys(self, data_type: DataType) -> pl.Series:
+        frame = self.keys.get(data_type)
+        if frame is None:
+            return pl.Series(SOURCED_ID, [], pl.String)
+        return frame.filter(pl.col("kind") != int(VersionKind.DELETED))[SOURCED_ID]
+
+    def current(self, data_type: DataType) -> pl.DataFrame:
+        columns = ATTRIBUTION_COLUMNS[data_type]
+        frame = self.values.get(data_type)
+        if frame is None:
+            return pl.DataFrame(schema={c: pl.String for c in (SOURCED_ID, *columns)})
+        return frame
+
+
+async def load_snapshot(conn: Connection, tenant_id: int, types: Iterable[DataType]) -> Snapshot:
+    snapshot = Snapshot()
+    for data_type in types:
+        snapshot.keys[data_type] = await current_keys(conn, tenant_id, data_type)
+    for data_type, columns in ATTRIBUTION_COLUMNS.items():
+        snapshot.values[data_type] = await current_values(conn, tenant_id, data_type, columns)
+    return snapshot
+
+
+def post_keys(snapshot: Snapshot, data_type: DataType, rows: TypeRows | None) -> pl.Series:
+    """sourcedIds of the entities of `data_type` that will exist after the sync."""
+    live = snapshot.live_keys(data_type)
+    if rows is None:
+        return live
+    records = rows.records[SOURCED_ID]
+    if rows.mode is FileMode.BULK:
+        kept = kept_keys(snapshot, rows)
+        return records if kept.len() == 0 else pl.concat([records, kept])  # disjoint: kept keys have no record
+    gone = rows.deletions[SOURCED_ID]
+    return pl.concat([live.filter(~live.is_in(gone.implode())), records]).unique()
+
+
+def kept_keys(snapshot: Snapshot, rows: TypeRows) -> pl.Series:
+    """Bulk file: current entities that only appear on rejected rows, so the sync keeps them as they are."""
+    if rows.mode is not FileMode.BULK:
+        return pl.Series(SOURCED_ID, [], pl.String)
+    rejected = rows.rejected[SOURCED_ID].drop_nulls().unique()
+    if rejected.len() == 0:
+        return rejected
+    rejected = rejected.filter(~rejected.is_in(rows.records[SOURCED_ID].implode()))
+    live = snapshot.live_keys(rows.data_type)
+    return rejected.filter(rejected.is_in(live.implode()))
+
+
+def post_values(snapshot: Snapshot, data_type: DataType, rows: TypeRows | None) -> pl.DataFrame:
+    """The attribution columns of every entity of `data_type` after the sync."""
+    columns = [SOURCED_ID, *ATTRIBUTION_COLUMNS[data_type]]
+    current = snapshot.current(data_type).select(columns)
+    if rows is None:
+        return current
+    records = rows.records.select([pl.col(c) if c in rows.records.columns else pl.lit(None, pl.String).alias(c)
+                                   for c in columns])  # fmt: skip
+    if rows.mode is FileMode.BULK:
+        kept = current.filter(pl.col(SOURCED_ID).is_in(kept_keys(snapshot, rows).implode()))
+        return pl.concat([records, kept])
+    replaced = pl.concat([records[SOURCED_ID], rows.deletions[SOURCED_ID]])
+    return pl.concat([current.filter(~pl.col(SOURCED_ID).is_in(replaced.implode())), records])
