@@ -7,8 +7,9 @@ row of a million-row import.
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from enum import IntEnum
 
 import polars as pl
@@ -59,8 +60,8 @@ def attribute_columns(data_type: DataType) -> list[str]:
 
 
 # Columns of a version row besides the attributes, in table order.
-VERSION_HEAD = ("tenant_id", "sourcedId", "valid_from", "valid_to", "kind", "row_hash", "schools", "line", "invalid",
-                "issues")  # fmt: skip
+VERSION_HEAD = ("tenant_id", "sourcedId", "valid_from", "valid_to", "kind", "content_hash", "row_hash", "schools",
+                "line", "invalid", "issues")  # fmt: skip
 
 
 def version_columns(data_type: DataType) -> list[str]:
@@ -71,9 +72,9 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], *args: object) -> pl.DataFrame:
     buffer = io.BytesIO()
-    await conn.copy_from_query(sql, output=buffer, format="csv")
+    await conn.copy_from_query(sql, *args, output=buffer, format="csv")
     if buffer.tell() == 0:
         return pl.DataFrame(schema=schema)
     buffer.seek(0)
@@ -81,11 +82,12 @@ async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType]) 
 
 
 async def current_keys(conn: Connection, tenant_id: int, data_type: DataType) -> pl.DataFrame:
-    """The current version of every entity of the type, deleted ones included: sourcedId, row_hash, kind."""
+    """The current version of every entity of the type, deleted ones included: sourcedId, hashes, kind."""
     table = TABLES[data_type]
-    sql = (f'SELECT "sourcedId", row_hash, kind FROM {table} '
+    sql = (f'SELECT "sourcedId", content_hash, row_hash, kind FROM {table} '
            f"WHERE tenant_id = {int(tenant_id)} AND valid_to IS NULL")  # fmt: skip
-    return await _copy_out(conn, sql, {"sourcedId": pl.String(), "row_hash": pl.Int64(), "kind": pl.Int16()})
+    schema = {"sourcedId": pl.String(), "content_hash": pl.Int64(), "row_hash": pl.Int64(), "kind": pl.Int16()}
+    return await _copy_out(conn, sql, schema)
 
 
 async def current_values(
@@ -104,9 +106,8 @@ async def current_values(
         return await _copy_out(conn, f"SELECT {select} FROM {table} WHERE {where}", schema)
     # `= ANY(array)` probes the primary key per key whatever the table's statistics say (a fresh million-row
     # import has none yet, and a join against a temporary table then degenerates into a nested loop).
-    records = await conn.fetch(f'SELECT {select} FROM {table} WHERE {where} AND "sourcedId" = ANY($1::text[])',
-                               list(keys))  # fmt: skip
-    return pl.DataFrame([tuple(r) for r in records], schema=schema, orient="row")
+    return await _copy_out(conn, f'SELECT {select} FROM {table} WHERE {where} AND "sourcedId" = ANY($1::text[])',
+                           schema, list(keys))  # fmt: skip
 
 
 async def current_schools(conn: Connection, tenant_id: int, data_type: DataType, keys: Sequence[str]) -> pl.DataFrame:
@@ -125,51 +126,67 @@ async def current_schools(conn: Connection, tenant_id: int, data_type: DataType,
 
 async def copy_versions(conn: Connection, data_type: DataType, frame: pl.DataFrame) -> None:
     """Write new versions; `frame` has the columns of `version_columns` (any subset, the rest default)."""
+    await copy_frame(conn, TABLES[data_type], frame)
+
+
+COPY_CHUNK_ROWS = 100_000
+
+
+async def copy_frame(conn: Connection, table: str, frame: pl.DataFrame) -> None:
+    """COPY a polars frame (columns named as the table's) as CSV, streamed in chunks.
+
+    Each chunk is rendered in a thread while PostgreSQL parses the previous one, and the whole file never sits in
+    memory. CSV keeps empty strings ("") apart from NULLs (nothing).
+    """
     if frame.height == 0:
         return
-    columns = list(frame.columns)
-    data = frame.write_csv(include_header=False).encode()
-    await conn.copy_to_table(TABLES[data_type], source=io.BytesIO(data), columns=columns, format="csv")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for offset in range(0, frame.height, COPY_CHUNK_ROWS):
+            yield await asyncio.to_thread(_csv_chunk, frame.slice(offset, COPY_CHUNK_ROWS))
+
+    await conn.copy_to_table(table, source=chunks(), columns=list(frame.columns), format="csv")
 
 
-async def carry_forward(
+def _csv_chunk(frame: pl.DataFrame) -> bytes:
+    return frame.write_csv(include_header=False).encode()
+
+
+async def supersede(
     conn: Connection,
     tenant_id: int,
     data_type: DataType,
-    keys: Sequence[str],
     applied_seq: int,
-    kind: VersionKind,
-    lines: Sequence[int | None] | None = None,
-) -> int:
-    """Write a copy of the current version of each of `keys` as a new version of `kind` (tombstones, kept entities).
+    replaced: Sequence[str],
+    carried: Sequence[tuple[str, VersionKind, int | None]],
+) -> pl.DataFrame:
+    """Close the current versions of `replaced` and `carried` keys; for each carried key also write a copy of its
+    closed version as a new version of the given kind (DELETED tombstones, KEPT entities) with the given line.
 
-    The copy is made inside PostgreSQL: the content never travels to the worker and back. `= ANY` makes the
-    versions side a primary-key probe even before the table has statistics.
+    One statement, one primary-key probe per key (`= ANY` probes the index even before the table has statistics),
+    and the content never leaves PostgreSQL. Returns sourcedId and schools of the carried keys.
     """
+    keys = [*replaced, *(key for key, _, _ in carried)]
     if not keys:
-        return 0
+        return pl.DataFrame(schema={"sourcedId": pl.String, "schools": pl.List(pl.String)})
+    table = TABLES[data_type]
     columns = [c for c in version_columns(data_type) if c not in ("valid_from", "valid_to", "kind", "line")]
     listed = ", ".join(_ident(c) for c in columns)
-    selected = ", ".join(f"v.{_ident(c)}" for c in columns)
-    status = await conn.execute(
-        f"""INSERT INTO {TABLES[data_type]} ({listed}, valid_from, kind, line)
-            SELECT {selected}, $2, $3, s.line
-            FROM {TABLES[data_type]} v JOIN unnest($4::text[], $5::int[]) AS s ("sourcedId", line) USING ("sourcedId")
-            WHERE v.tenant_id = $1 AND v."sourcedId" = ANY($4::text[]) AND v.valid_to IS NULL""",
-        tenant_id, applied_seq, int(kind), list(keys), list(lines) if lines is not None else [None] * len(keys),
+    selected = ", ".join(f"closed.{_ident(c)}" for c in columns)
+    records = await conn.fetch(
+        f"""WITH closed AS (
+                UPDATE {table} SET valid_to = $2
+                WHERE tenant_id = $1 AND valid_to IS NULL AND valid_from <> $2 AND "sourcedId" = ANY($3::text[])
+                RETURNING *),
+            carried AS (
+                INSERT INTO {table} ({listed}, valid_from, kind, line)
+                SELECT {selected}, $2, c.kind, c.line
+                FROM closed JOIN unnest($4::text[], $5::smallint[], $6::int[]) AS c ("sourcedId", kind, line)
+                     USING ("sourcedId")
+                RETURNING "sourcedId", schools)
+            SELECT "sourcedId", schools FROM carried""",
+        tenant_id, applied_seq, keys, [k for k, _, _ in carried], [int(kind) for _, kind, _ in carried],
+        [line for _, _, line in carried],
     )  # fmt: skip
-    return int(status.rsplit(" ", 1)[-1])
-
-
-async def close_versions(
-    conn: Connection, tenant_id: int, data_type: DataType, keys: Sequence[str], applied_seq: int
-) -> int:
-    """Mark the current versions of `keys` as superseded by the sync with `applied_seq` (its own are untouched)."""
-    if not keys:
-        return 0
-    status = await conn.execute(
-        f"""UPDATE {TABLES[data_type]} SET valid_to = $2
-            WHERE tenant_id = $1 AND valid_to IS NULL AND valid_from <> $2 AND "sourcedId" = ANY($3::text[])""",
-        tenant_id, applied_seq, list(keys),
-    )  # fmt: skip
-    return int(status.rsplit(" ", 1)[-1])
+    return pl.DataFrame([(r[0], list(r[1])) for r in records],
+                        schema={"sourcedId": pl.String, "schools": pl.List(pl.String)}, orient="row")  # fmt: skip

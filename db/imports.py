@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import polars as pl
 
+from db.entities import copy_frame
 from db.pool import Connection
 
 # Namespace of the per-tenant import lock among advisory locks (two-int form: namespace, tenant id).
@@ -100,13 +100,25 @@ async def write_summaries(
     await copy_frame(conn, "sync_summaries", frame)
 
 
-async def copy_frame(conn: Connection, table: str, frame: pl.DataFrame) -> None:
-    """COPY a polars frame (columns named as the table's) in CSV; empty strings stay empty, nulls stay null."""
-    if frame.height == 0:
-        return
-    data = frame.write_csv(include_header=False).encode()
-    await conn.copy_to_table(table, source=io.BytesIO(data), columns=list(frame.columns), format="csv")
-
-
 async def delete_explicit_outcomes(conn: Connection, tenant_id: int, sync_id: int) -> None:
     await conn.execute("DELETE FROM record_outcomes WHERE tenant_id = $1 AND sync_id = $2", tenant_id, sync_id)
+
+
+async def read_summaries(conn: Connection, tenant_id: int, sync_id: int) -> pl.DataFrame:
+    records = await conn.fetch(
+        f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM sync_summaries WHERE tenant_id = $1 AND sync_id = $2",
+        tenant_id, sync_id,
+    )  # fmt: skip
+    schema = {c: (pl.String if c == "school_id" else pl.Int16 if c == "data_type" else pl.Int64)
+              for c in SUMMARY_COLUMNS}  # fmt: skip
+    return pl.DataFrame([tuple(r) for r in records], schema=schema, orient="row")
+
+
+async def discard_held(conn: Connection, tenant_id: int, sync_id: int) -> bool:
+    """HELD -> DISCARDED: nothing applied, its summary and drill-downs stay readable. False when not HELD."""
+    status = await conn.execute(
+        """UPDATE syncs SET status = 'DISCARDED', finished_at = clock_timestamp(), progress_phase = 'discarded'
+           WHERE tenant_id = $1 AND id = $2 AND status = 'HELD'""",
+        tenant_id, sync_id,
+    )  # fmt: skip
+    return status.endswith(" 1")

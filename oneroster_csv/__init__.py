@@ -6,7 +6,7 @@ columns plus findings come out. Package-level failures raise ``PackageError``.
 
 from __future__ import annotations
 
-from .api import FileTable, Package, read_file, read_package
+from .api import FileTable, Package, PackageReader, read_file, read_package
 from .manifest import Manifest, parse_manifest
 from .model import DataType, FileMode, Finding, PackageError, Severity
 from .package import PackageLimits, open_package
@@ -30,6 +30,7 @@ __all__ = [
     "Package",
     "PackageError",
     "PackageLimits",
+    "PackageReader",
     "Req",
     "Severity",
     "apply_overrides",

@@ -16,7 +16,7 @@ from .reader import LINE, read_csv_bytes
 from .spec import KNOWN_FILES, FileSpec
 from .validate import HARD_FLAG, validate
 
-__all__ = ["FileTable", "Package", "read_file", "read_package"]
+__all__ = ["FileTable", "Package", "PackageReader", "read_file", "read_package"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,55 @@ def _consistency(manifest: Manifest, present: dict[str, str], strict: bool) -> l
     return notes
 
 
+class PackageReader:
+    """A package opened and its manifest read (cheap), with the CSV files still to parse (`read`, the costly part).
+
+    The split lets a caller act on the manifest — which files come, in which mode — while the files are parsed.
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | bytes,
+        *,
+        strict: bool = False,
+        limits: PackageLimits | None = None,
+        severities: Mapping[str, str] | None = None,
+    ) -> None:
+        self.strict = strict
+        self.severities = severities
+        self.files = open_package(source, strict=strict, limits=limits)
+        self.manifest = parse_manifest(self.files.files[MANIFEST], strict=strict)
+        self.present = {stem: self.files.names[stem] for stem in self.files.files if stem != MANIFEST}
+        self.notes = [*self.files.notes, *self.manifest.notes, *_consistency(self.manifest, self.present, strict)]
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    @property
+    def modes(self) -> dict[DataType, FileMode]:
+        """Every supported type's mode; ABSENT when the package does not supply it."""
+        return {t: self.manifest.modes.get(t.value, FileMode.ABSENT) for t in DataType}
+
+    def read(self) -> Package:
+        modes = self.modes
+        tables: dict[DataType, FileTable] = {}
+        for data_type, mode in modes.items():
+            if mode is FileMode.ABSENT:
+                continue
+            tables[data_type] = read_file(
+                self.files.files[data_type.value],
+                data_type,
+                version=self.manifest.version,
+                mode=mode,
+                strict=self.strict,
+                severities=self.severities,
+                file_name=self.present[data_type.value],
+            )
+        source_props = {k: v for k, v in self.manifest.properties.items() if k.startswith("source.")}
+        return Package(self.manifest.version, modes, tables, tuple(self.notes), source_props)
+
+
 def read_package(
     source: str | os.PathLike[str] | bytes,
     *,
@@ -132,25 +181,4 @@ def read_package(
     severities: Mapping[str, str] | None = None,
 ) -> Package:
     """Read a OneRoster CSV package. Package-level failures raise ``PackageError``."""
-    files = open_package(source, strict=strict, limits=limits)
-    manifest = parse_manifest(files.files[MANIFEST], strict=strict)
-    present = {stem: files.names[stem] for stem in files.files if stem != MANIFEST}
-    notes = [*files.notes, *manifest.notes, *_consistency(manifest, present, strict)]
-    modes: dict[DataType, FileMode] = {}
-    tables: dict[DataType, FileTable] = {}
-    for data_type in DataType:
-        mode = manifest.modes.get(data_type.value, FileMode.ABSENT)
-        modes[data_type] = mode
-        if mode is FileMode.ABSENT:
-            continue
-        tables[data_type] = read_file(
-            files.files[data_type.value],
-            data_type,
-            version=manifest.version,
-            mode=mode,
-            strict=strict,
-            severities=severities,
-            file_name=present[data_type.value],
-        )
-    source_props = {k: v for k, v in manifest.properties.items() if k.startswith("source.")}
-    return Package(manifest.version, modes, tables, tuple(notes), source_props)
+    return PackageReader(source, strict=strict, limits=limits, severities=severities).read()

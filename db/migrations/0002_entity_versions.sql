@@ -32,6 +32,7 @@ CREATE TABLE orgs_versions (
     valid_from     bigint NOT NULL,
     valid_to       bigint,
     kind           smallint NOT NULL,
+    content_hash   bigint NOT NULL,      -- hash of the attributes that count (§2): equal means not UPDATED
     row_hash       bigint NOT NULL,      -- hash of content, schools and findings: equal means nothing to write
     schools        text[] NOT NULL DEFAULT '{}',
     line           integer,
@@ -54,6 +55,7 @@ CREATE TABLE academic_sessions_versions (
     valid_from     bigint NOT NULL,
     valid_to       bigint,
     kind           smallint NOT NULL,
+    content_hash   bigint NOT NULL,      -- hash of the attributes that count (§2): equal means not UPDATED
     row_hash       bigint NOT NULL,      -- hash of content, schools and findings: equal means nothing to write
     schools        text[] NOT NULL DEFAULT '{}',
     line           integer,
@@ -78,6 +80,7 @@ CREATE TABLE courses_versions (
     valid_from     bigint NOT NULL,
     valid_to       bigint,
     kind           smallint NOT NULL,
+    content_hash   bigint NOT NULL,      -- hash of the attributes that count (§2): equal means not UPDATED
     row_hash       bigint NOT NULL,      -- hash of content, schools and findings: equal means nothing to write
     schools        text[] NOT NULL DEFAULT '{}',
     line           integer,
@@ -103,6 +106,7 @@ CREATE TABLE classes_versions (
     valid_from     bigint NOT NULL,
     valid_to       bigint,
     kind           smallint NOT NULL,
+    content_hash   bigint NOT NULL,      -- hash of the attributes that count (§2): equal means not UPDATED
     row_hash       bigint NOT NULL,      -- hash of content, schools and findings: equal means nothing to write
     schools        text[] NOT NULL DEFAULT '{}',
     line           integer,
@@ -132,6 +136,7 @@ CREATE TABLE users_versions (
     valid_from     bigint NOT NULL,
     valid_to       bigint,
     kind           smallint NOT NULL,
+    content_hash   bigint NOT NULL,      -- hash of the attributes that count (§2): equal means not UPDATED
     row_hash       bigint NOT NULL,      -- hash of content, schools and findings: equal means nothing to write
     schools        text[] NOT NULL DEFAULT '{}',
     line           integer,
@@ -172,6 +177,7 @@ CREATE TABLE enrollments_versions (
     valid_from     bigint NOT NULL,
     valid_to       bigint,
     kind           smallint NOT NULL,
+    content_hash   bigint NOT NULL,      -- hash of the attributes that count (§2): equal means not UPDATED
     row_hash       bigint NOT NULL,      -- hash of content, schools and findings: equal means nothing to write
     schools        text[] NOT NULL DEFAULT '{}',
     line           integer,
@@ -197,6 +203,7 @@ CREATE TABLE demographics_versions (
     valid_from     bigint NOT NULL,
     valid_to       bigint,
     kind           smallint NOT NULL,
+    content_hash   bigint NOT NULL,      -- hash of the attributes that count (§2): equal means not UPDATED
     row_hash       bigint NOT NULL,      -- hash of content, schools and findings: equal means nothing to write
     schools        text[] NOT NULL DEFAULT '{}',
     line           integer,
@@ -228,6 +235,7 @@ CREATE TABLE roles_versions (
     valid_from     bigint NOT NULL,
     valid_to       bigint,
     kind           smallint NOT NULL,
+    content_hash   bigint NOT NULL,      -- hash of the attributes that count (§2): equal means not UPDATED
     row_hash       bigint NOT NULL,      -- hash of content, schools and findings: equal means nothing to write
     schools        text[] NOT NULL DEFAULT '{}',
     line           integer,
@@ -253,6 +261,7 @@ CREATE TABLE user_profiles_versions (
     valid_from     bigint NOT NULL,
     valid_to       bigint,
     kind           smallint NOT NULL,
+    content_hash   bigint NOT NULL,      -- hash of the attributes that count (§2): equal means not UPDATED
     row_hash       bigint NOT NULL,      -- hash of content, schools and findings: equal means nothing to write
     schools        text[] NOT NULL DEFAULT '{}',
     line           integer,

@@ -10,12 +10,11 @@ import json
 
 import polars as pl
 
-from db.entities import TYPE_CODES, VersionKind, carry_forward, close_versions, copy_versions, current_values
-from db.imports import copy_frame
+from db.entities import TYPE_CODES, VersionKind, copy_frame, copy_versions, current_values, supersede
 from db.pool import Connection
 from oneroster_csv.model import FileMode
 from oneroster_csv.reader import LINE
-from workers.imports.diff import HASH, INVALID, ISSUES, META, WRITE, content_columns, issues_by_line
+from workers.imports.diff import CONTENT_HASH, HASH, INVALID, ISSUES, META, WRITE, content_columns, issues_by_line
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, Outcome
 from workers.imports.plan import TypePlan, deleted_schools
 
@@ -46,6 +45,7 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
         pl.col(SOURCED_ID),
         pl.lit(applied_seq).alias("valid_from"),
         pl.col(OUTCOME).replace_strict(_KIND_OF, return_dtype=pl.Int16).alias("kind"),
+        pl.col(CONTENT_HASH),
         pl.col(HASH),
         _array_literal(SCHOOLS).alias("schools"),
         pl.col(LINE).alias("line"),
@@ -56,21 +56,21 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
     ).sort(SOURCED_ID)  # in primary-key order: index inserts then append instead of landing on random pages
 
 
-async def apply_versions(conn: Connection, plan: TypePlan, tenant_id: int, applied_seq: int, known: pl.Series) -> None:
-    """Tombstones and kept copies first (they read the current versions), then new versions, then close the old."""
-    data_type = plan.data_type
-    deleted = plan.deleted[SOURCED_ID].to_list()
-    await carry_forward(conn, tenant_id, data_type, deleted, applied_seq, VersionKind.DELETED,
-                        lines=plan.deleted[LINE].to_list())  # fmt: skip
-    kept = plan.kept.to_list()
-    await carry_forward(conn, tenant_id, data_type, kept, applied_seq, VersionKind.KEPT)
+async def apply_versions(conn: Connection, plan: TypePlan, tenant_id: int, applied_seq: int) -> None:
+    """New versions, then one statement closing what they replace and writing tombstones and kept copies.
+
+    Fills `plan.deleted_schools` from the tombstones written (the schools the deleted records counted in).
+    """
     versions = version_frame(plan, tenant_id, applied_seq)
-    await copy_versions(conn, data_type, versions)
+    await copy_versions(conn, plan.data_type, versions)
     # Only keys that had a current version need closing: brand-new sourcedIds (most of a first import) have none.
-    replacing = versions.filter(pl.col("kind") != int(VersionKind.NEW)).vstack(
-        versions.filter((pl.col("kind") == int(VersionKind.NEW)) & pl.col(SOURCED_ID).is_in(known.implode()))
-    )[SOURCED_ID]
-    await close_versions(conn, tenant_id, data_type, [*deleted, *kept, *replacing.to_list()], applied_seq)
+    replaced = versions.filter(pl.col(SOURCED_ID).is_in(plan.known.implode()))[SOURCED_ID].to_list()
+    carried = [(key, VersionKind.DELETED, line) for key, line in plan.deleted.select(SOURCED_ID, LINE).iter_rows()]
+    carried += [(key, VersionKind.KEPT, None) for key in plan.kept.to_list()]
+    schools = await supersede(conn, tenant_id, plan.data_type, applied_seq, replaced, carried)
+    plan.deleted_schools = schools.filter(pl.col(SOURCED_ID).is_in(plan.deleted[SOURCED_ID].implode())).rename(
+        {"schools": SCHOOLS}
+    )
 
 
 def _attributes(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:

@@ -1,9 +1,10 @@
-"""Diff by hash: each record's hash over its normalised content, schools and findings, against the current version's.
+"""Diff by hash: two 64-bit hashes per record, compared with the current version's.
 
-Equal hashes mean nothing to write (NO_CHANGE). Different hashes are few; for those the stored content is fetched
-and compared field by field, which tells UPDATED (with its field changes) from a NO_CHANGE whose schools or findings
-changed. A hash is only a shortcut: a collision or a hash function changed by a library upgrade can never turn a
-real change into NO_CHANGE unless two 64-bit hashes collide for one sourcedId.
+The content hash covers the attributes that count (§2: normalised, lists of sets sorted, status and
+dateLastModified left out) and tells UPDATED from NO_CHANGE; the row hash adds the schools and findings and tells
+whether a version must be written at all. Neither needs the stored content: a re-import of an unchanged million
+rows reads one key and two integers per record and writes nothing. Field-level changes are derived when read, or,
+for a sync that applies nothing, computed here from the few stored rows that differ.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, Outcome
 
 # status and dateLastModified say how a row was sent, not what the record is: they never make it UPDATED (§2).
 NOT_CONTENT = frozenset({SOURCED_ID, "status", "dateLastModified"})
-ISSUES, INVALID, HASH, META, WRITE = "_issues", "_invalid", "row_hash", "_metadata", "_write"
+ISSUES, INVALID, META, WRITE = "_issues", "_invalid", "_metadata", "_write"
+CONTENT_HASH, HASH = "content_hash", "row_hash"
 HASH_SEED = 0x0E5F
 
 
@@ -77,30 +79,36 @@ def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findi
     meta = pl.struct(metadata).struct.json_encode() if metadata else pl.lit(None, pl.String)
     filled = filled.with_columns(meta.alias(META))
     filled = filled.join(issues_by_line(findings), on=LINE, how="left").with_columns(pl.col(INVALID).fill_null(False))
-    hashed = filled.select(
-        *(_comparable(c, data_type) for c in content_columns(data_type)),
-        pl.col(META),
-        pl.col(SCHOOLS).list.join(","),
-        pl.col(ISSUES),
-    ).hash_rows(seed=HASH_SEED)
-    return filled.with_columns(hashed.reinterpret(signed=True).alias(HASH))
+    content = filled.select(*(_comparable(c, data_type) for c in content_columns(data_type)), pl.col(META)).hash_rows(
+        seed=HASH_SEED
+    )
+    filled = filled.with_columns(content.reinterpret(signed=True).alias(CONTENT_HASH))
+    row = filled.select(pl.col(CONTENT_HASH), pl.col(SCHOOLS).list.join(","), pl.col(ISSUES)).hash_rows(seed=HASH_SEED)
+    return filled.with_columns(row.reinterpret(signed=True).alias(HASH))
 
 
 def classify(records: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
-    """Add `_outcome`: NEW (unknown or deleted sourcedId), NO_CHANGE (equal hash) or, provisionally, UPDATED."""
-    joined = records.join(current.rename({HASH: "_current_hash", "kind": "_current_kind"}), on=SOURCED_ID, how="left")
+    """Add `_outcome` and `_write` (the record needs a new version).
+
+    NEW: unknown or deleted sourcedId. NO_CHANGE: equal content hash — written again only when its schools or
+    findings changed (then the row hash differs). UPDATED: the content hash differs.
+    """
+    joined = records.join(
+        current.rename({HASH: "_current_row", CONTENT_HASH: "_current_content", "kind": "_current_kind"}),
+        on=SOURCED_ID,
+        how="left",
+    )
     is_new = pl.col("_current_kind").is_null() | (pl.col("_current_kind") == int(VersionKind.DELETED))
     outcome = (
         pl.when(is_new)
         .then(pl.lit(int(Outcome.NEW)))
-        .when(pl.col("_current_hash") == pl.col(HASH))
+        .when(pl.col("_current_content") == pl.col(CONTENT_HASH))
         .then(pl.lit(int(Outcome.NO_CHANGE)))
         .otherwise(pl.lit(int(Outcome.UPDATED)))
     )
-    joined = joined.with_columns(outcome.cast(pl.Int16).alias(OUTCOME))
-    # Every record whose hash differs gets a new version, even when `finish` settles it as NO_CHANGE.
-    return joined.with_columns((pl.col(OUTCOME) != int(Outcome.NO_CHANGE)).alias(WRITE)).drop(
-        "_current_hash", "_current_kind"
+    write = is_new | (pl.col("_current_row") != pl.col(HASH))
+    return joined.with_columns(outcome.cast(pl.Int16).alias(OUTCOME), write.alias(WRITE)).drop(
+        "_current_row", "_current_content", "_current_kind"
     )
 
 

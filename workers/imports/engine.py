@@ -22,7 +22,7 @@ import polars as pl
 from db import imports as db_imports
 from db.entities import TYPE_CODES, current_schools, current_values
 from db.pool import Connection
-from oneroster_csv import PackageError, read_package
+from oneroster_csv import PackageError, PackageReader
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType
 from workers.imports.apply import apply_versions, write_all_outcomes, write_rejected
@@ -30,16 +30,15 @@ from workers.imports.diff import INVALID, content_columns, field_changes
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.plan import (
     TypePlan,
-    finish,
     fold_package,
     hold_for,
+    needed_types,
     outcome_items,
     plan_type,
     resolve_references,
     school_map,
     summarize,
 )
-from workers.imports.references import reference_columns
 from workers.imports.state import Snapshot, load_snapshot
 
 log = logging.getLogger(__name__)
@@ -70,6 +69,15 @@ class ImportResult:
     failure: tuple[str, str] | None = None
 
 
+class HoldNotApprovable(Exception):
+    """A held sync that cannot be applied as computed: not HELD, or the district's data changed since."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 async def run_import(
     pool: asyncpg.Pool,
     tenant_id: int,
@@ -89,16 +97,7 @@ async def run_import(
             )
             return ImportResult(sync_id, str(status))
     try:
-        await progress("parsing", 0, None)
-        with _timed("read package"):
-            package = await asyncio.to_thread(
-                read_package, source, strict=options.strict, limits=options.limits, severities=options.severities
-            )
-        await progress("validating", 0, None)
-        with _timed("fold rows"):
-            rows = await asyncio.to_thread(fold_package, package, options)
-        async with pool.acquire() as conn, conn.transaction():
-            return await _diff_and_apply(conn, tenant_id, sync_id, package, rows, options, progress, ignore_hold)
+        return await _run(pool, tenant_id, sync_id, source, options, progress, ignore_hold=ignore_hold)
     except PackageError as error:
         return await _fail(pool, tenant_id, sync_id, error.code, _package_message(error))
     except Exception:
@@ -112,6 +111,72 @@ async def run_import(
         )
 
 
+async def approve_held(
+    pool: asyncpg.Pool,
+    tenant_id: int,
+    sync_id: int,
+    source: str | os.PathLike[str] | bytes,
+    options: ImportOptions,
+    *,
+    progress: Progress = _no_progress,
+) -> ImportResult:
+    """Apply a HELD sync exactly as it was computed (§4), or raise HoldNotApprovable and leave it HELD.
+
+    The same package, the same settings and the same current data give the same result, so the sync is computed
+    again under the tenant's lock and applied only if no import was applied since and every count is the same.
+    """
+    return await _run(pool, tenant_id, sync_id, source, options, progress, ignore_hold=True, approving=True)
+
+
+async def _run(
+    pool: asyncpg.Pool,
+    tenant_id: int,
+    sync_id: int,
+    source: str | os.PathLike[str] | bytes,
+    options: ImportOptions,
+    progress: Progress,
+    *,
+    ignore_hold: bool,
+    approving: bool = False,
+) -> ImportResult:
+    await progress("parsing", 0, None)
+    with _timed("open package"):
+        reader = await asyncio.to_thread(
+            PackageReader, source, strict=options.strict, limits=options.limits, severities=options.severities
+        )
+    async with pool.acquire() as conn, conn.transaction():
+        await db_imports.lock_tenant_imports(conn, tenant_id)
+        held = await _check_held(conn, tenant_id, sync_id) if approving else None
+        # The files parse in a thread while PostgreSQL streams out the current keys: two cores, both busy.
+        parsing = asyncio.create_task(asyncio.to_thread(_read_and_fold, reader, options))
+        try:
+            with _timed("load snapshot"):
+                snapshot = await load_snapshot(conn, tenant_id, needed_types(reader.modes))
+        finally:
+            package, rows = await parsing
+        return await _diff_and_apply(conn, tenant_id, sync_id, package, rows, snapshot, options, progress,
+                                     ignore_hold, held)  # fmt: skip
+
+
+async def _check_held(conn: Connection, tenant_id: int, sync_id: int) -> pl.DataFrame:
+    """The held sync's stored summaries, once it is known to be HELD with the tenant's data unchanged since."""
+    row = await conn.fetchrow("SELECT status, base_seq FROM syncs WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+                              tenant_id, sync_id)  # fmt: skip
+    if row is None or row["status"] != "HELD":
+        raise HoldNotApprovable("SYNC_NOT_HELD", "Only a HELD sync can be approved.")
+    if row["base_seq"] != await db_imports.last_applied_seq(conn, tenant_id):
+        raise HoldNotApprovable("HOLD_STALE", "Another import was applied since this sync was held, so it can no "
+                                "longer be applied as computed; discard it and import the package again.")  # fmt: skip
+    return await db_imports.read_summaries(conn, tenant_id, sync_id)
+
+
+def _read_and_fold(reader: PackageReader, options: ImportOptions) -> tuple[Package, dict[DataType, TypeRows]]:
+    with _timed("read package"):
+        package = reader.read()
+    with _timed("fold rows"):
+        return package, fold_package(package, options)
+
+
 def _package_message(error: PackageError) -> str:
     where = f"{error.file}: " if error.file else ""
     line = f"line {error.line}: " if error.line is not None else ""
@@ -122,14 +187,6 @@ async def _fail(pool: asyncpg.Pool, tenant_id: int, sync_id: int, code: str, mes
     async with pool.acquire() as conn:
         await db_imports.fail_sync(conn, tenant_id, sync_id, code, message)
     return ImportResult(sync_id, "FAILED", failure=(code, message))
-
-
-def _needed_types(package: Package, rows: dict[DataType, TypeRows]) -> set[DataType]:
-    """The types whose current keys the import reads: its own, and those its files reference."""
-    needed = set(rows)
-    for data_type, type_rows in rows.items():
-        needed |= {target for _, target, _, _ in reference_columns(type_rows, package.tables[data_type].spec.columns)}
-    return needed
 
 
 def _plan(
@@ -146,37 +203,36 @@ async def _diff_and_apply(
     sync_id: int,
     package: Package,
     rows: dict[DataType, TypeRows],
+    snapshot: Snapshot,
     options: ImportOptions,
     progress: Progress,
     ignore_hold: bool,
+    held: pl.DataFrame | None = None,
 ) -> ImportResult:
-    await db_imports.lock_tenant_imports(conn, tenant_id)
     base_seq = await db_imports.last_applied_seq(conn, tenant_id)
-    with _timed("load snapshot"):
-        snapshot = await load_snapshot(conn, tenant_id, _needed_types(package, rows))
     total = sum(r.records.height + r.rejected.height + r.deletions.height for r in rows.values())
     await progress("diffing", 0, total)
     with _timed("plan"):
         plans = await asyncio.to_thread(_plan, package, rows, snapshot, options)
-    with _timed("settle"):
-        for plan in plans:
-            await _settle(conn, tenant_id, plan)
-    items = pl.concat([outcome_items(p) for p in plans]) if plans else None
-    summaries = summarize(items) if items is not None else pl.DataFrame()
-    counts = _counts(items)
     hold = None if (ignore_hold or options.dry_run) else hold_for(plans, options)
+    if held is not None:
+        _same_as_held(plans, held)
     await progress("applying", 0, total)
     applied_seq = None
     if options.dry_run or hold is not None:
         for plan in plans:
+            await _explain(conn, tenant_id, plan)
             await write_all_outcomes(conn, plan, tenant_id, sync_id)
     else:
         applied_seq = await db_imports.next_applied_seq(conn)
         await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
         for plan in plans:
             with _timed(f"apply {plan.data_type.value}"):
-                await apply_versions(conn, plan, tenant_id, applied_seq, snapshot.keys[plan.data_type][SOURCED_ID])
+                await apply_versions(conn, plan, tenant_id, applied_seq)
                 await write_rejected(conn, plan, tenant_id, sync_id)
+    items = pl.concat([outcome_items(p) for p in plans]) if plans else None
+    summaries = summarize(items) if items is not None else pl.DataFrame()
+    counts = _counts(items)
     modes = {TYPE_CODES[p.data_type]: p.mode.value for p in plans}
     if summaries.height:
         await db_imports.write_summaries(conn, tenant_id, sync_id, summaries, modes)
@@ -187,17 +243,40 @@ async def _diff_and_apply(
     return ImportResult(sync_id, status, counts, summaries, hold)
 
 
-async def _settle(conn: Connection, tenant_id: int, plan: TypePlan) -> None:
-    """Fetch what the plan could not know from hashes: the stored content of changed records, deleted schools."""
-    pending = plan.pending_diff()
-    if pending:
-        columns = [*content_columns(plan.data_type), "metadata"]
-        stored = await current_values(conn, tenant_id, plan.data_type, columns, pending)
-        records = plan.records.filter(pl.col(SOURCED_ID).is_in(pending))
-        finish(plan, field_changes(plan.data_type, records, stored))
+async def _explain(conn: Connection, tenant_id: int, plan: TypePlan) -> None:
+    """For a sync that applies nothing: the field changes of UPDATED records and the schools of deleted ones, read
+    from the stored versions (an applied sync derives both from the versions it writes)."""
+    updated = plan.updated_keys()
+    if updated:
+        stored = await current_values(conn, tenant_id, plan.data_type, [*content_columns(plan.data_type), "metadata"],
+                                      updated)  # fmt: skip
+        records = plan.records.filter(pl.col(SOURCED_ID).is_in(updated))
+        plan.changes = field_changes(plan.data_type, records, stored)
     if plan.deleted.height:
         schools = await current_schools(conn, tenant_id, plan.data_type, plan.deleted[SOURCED_ID].to_list())
         plan.deleted_schools = schools.rename({"schools": SCHOOLS})
+
+
+def _same_as_held(plans: list[TypePlan], held: pl.DataFrame) -> None:
+    """Sync-wide counts computed now must equal the held ones (deleted schools are only known once applied)."""
+    items = pl.concat([outcome_items(p) for p in plans]) if plans else None
+    now = summarize(items) if items is not None else pl.DataFrame()
+    columns = [
+        "data_type",
+        "total",
+        "no_change",
+        "new",
+        "updated",
+        "deleted",
+        "skipped",
+        "merged",
+        "excluded",
+        "invalid",
+    ]
+    wide = [frame.filter(pl.col("school_id") == "").select(columns).sort("data_type") for frame in (now, held)]
+    if not wide[0].equals(wide[1]):
+        raise HoldNotApprovable("HOLD_CHANGED", "The sync no longer computes to what was held; discard it and "
+                                "import the package again.")  # fmt: skip
 
 
 def _counts(items: pl.DataFrame | None) -> dict[str, int]:

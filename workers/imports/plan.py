@@ -7,6 +7,7 @@ diff asks for, and hands the finished plan to `apply`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -15,6 +16,7 @@ from db.entities import TYPE_CODES
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.reader import LINE
+from oneroster_csv.spec import file_spec
 from workers.imports.diff import INVALID, classify, issues_by_line, prepare
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.references import check_references, check_semantics, reference_columns
@@ -47,6 +49,7 @@ class TypePlan:
     deleted: pl.DataFrame  # sourcedId, _line (delta) of current entities this sync deletes
     delete_noop: pl.DataFrame  # delta tobedeleted rows for entities the tenant does not have (NO_CHANGE)
     current_count: int  # live entities before the sync
+    known: pl.Series  # sourcedIds with a current version (deleted ones included)
     changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     deleted_schools: pl.DataFrame | None = None
 
@@ -58,9 +61,25 @@ class TypePlan:
     def mode(self) -> FileMode:
         return self.rows.mode
 
-    def pending_diff(self) -> list[str]:
-        """sourcedIds whose hash differs from the current version: their stored content is needed."""
+    def updated_keys(self) -> list[str]:
         return self.records.filter(pl.col(OUTCOME) == int(Outcome.UPDATED))[SOURCED_ID].to_list()
+
+
+def needed_types(modes: dict[DataType, FileMode]) -> set[DataType]:
+    """The types whose current keys an import reads: those it supplies, and those their files reference."""
+    supplied = {t for t, mode in modes.items() if mode is not FileMode.ABSENT}
+    return supplied | {target for t in supplied for target in reference_targets(t)}
+
+
+@cache
+def reference_targets(data_type: DataType) -> frozenset[DataType]:
+    targets: set[DataType] = {DataType.USERS} if data_type is DataType.DEMOGRAPHICS else set()
+    for version in ("1.1", "1.2"):
+        try:
+            targets |= {c.ref for c in file_spec(data_type, version).columns if c.ref is not None}
+        except (KeyError, ValueError):
+            continue
+    return frozenset(targets)
 
 
 def fold_package(package: Package, options: ImportOptions) -> dict[DataType, TypeRows]:
@@ -108,9 +127,7 @@ def plan_type(type_rows: TypeRows, snapshot: Snapshot, schools: SchoolMap) -> Ty
     data_type = type_rows.data_type
     records = type_rows.records.with_columns(schools.attribute(data_type, type_rows.records).alias(SCHOOLS))
     prepared = prepare(data_type, records, type_rows.metadata, type_rows.findings)
-    current = snapshot.keys.get(data_type, pl.DataFrame(schema={SOURCED_ID: pl.String, "row_hash": pl.Int64,
-                                                                 "kind": pl.Int16}))  # fmt: skip
-    classified = classify(prepared, current)
+    classified = classify(prepared, snapshot.keys_of(data_type))
     rejected = type_rows.rejected.with_columns(schools.attribute(data_type, type_rows.rejected).alias(SCHOOLS))
     rejected = rejected.join(issues_by_line(type_rows.findings), on=LINE, how="left")
     live = snapshot.live_keys(data_type)
@@ -130,18 +147,8 @@ def plan_type(type_rows: TypeRows, snapshot: Snapshot, schools: SchoolMap) -> Ty
             pl.format("sourcedId '{}' is not a current record, so there was nothing to delete", pl.col(SOURCED_ID))
             .alias("message"), pl.col(SOURCED_ID).alias("sourced_id"),
         ))  # fmt: skip
-    return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop, live.len())
-
-
-def finish(plan: TypePlan, changes: dict[str, list[dict[str, Any]]]) -> None:
-    """Settle the provisional UPDATED records: UPDATED when a field changed, else NO_CHANGE (re-stated)."""
-    plan.changes = {k: v for k, v in changes.items() if v}
-    unchanged = [k for k, v in changes.items() if not v]
-    if unchanged:
-        plan.records = plan.records.with_columns(
-            pl.when(pl.col(SOURCED_ID).is_in(unchanged)).then(pl.lit(int(Outcome.NO_CHANGE), pl.Int16))
-            .otherwise(pl.col(OUTCOME)).alias(OUTCOME)
-        )  # fmt: skip
+    known = snapshot.keys_of(data_type)[SOURCED_ID]
+    return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop, live.len(), known)
 
 
 def deleted_schools(plan: TypePlan) -> pl.DataFrame:

@@ -33,6 +33,11 @@ class Snapshot:
     keys: dict[DataType, pl.DataFrame] = field(default_factory=dict)
     values: dict[DataType, pl.DataFrame] = field(default_factory=dict)
 
+    def keys_of(self, data_type: DataType) -> pl.DataFrame:
+        empty = pl.DataFrame(schema={SOURCED_ID: pl.String, "content_hash": pl.Int64, "row_hash": pl.Int64,
+                                     "kind": pl.Int16})  # fmt: skip
+        return self.keys.get(data_type, empty)
+
     def live_keys(self, data_type: DataType) -> pl.Series:
         frame = self.keys.get(data_type)
         if frame is None:

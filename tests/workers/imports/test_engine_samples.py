@@ -43,3 +43,41 @@ async def test_a_package_that_fails_changes_nothing(district: District, shared_s
     assert result.status == "FAILED"
     assert result.failure is not None and result.failure[0].startswith("package.")
     assert await district.all_versions() == before
+
+
+async def test_a_held_sync_is_approved_exactly_or_discarded(district: District, tmp_path: Path) -> None:
+    from db.imports import discard_held
+    from tests.workers.imports.conftest import write_package
+    from workers.imports.engine import HoldNotApprovable, approve_held
+    from workers.imports.model import ImportOptions
+
+    header = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
+    many = header + "".join(f"o{i},,,Org {i},school,,\n" for i in range(40))
+    few = header + "".join(f"o{i},,,Org {i},school,,\n" for i in range(5))
+    options = ImportOptions(hold_delete_percent=10, hold_delete_minimum=25)
+    assert (await district.run(write_package(tmp_path / "a", {"orgs": many}), options)).status == "SUCCEEDED"
+    before = await district.all_versions()
+
+    held = await district.run(write_package(tmp_path / "b", {"orgs": few}), options)
+    assert held.status == "HELD"
+    assert held.hold == {"dataType": "ORGS", "currentCount": 40, "deleteCount": 35, "thresholdPercent": 10.0}
+    assert await district.all_versions() == before, "a held sync applies nothing"
+
+    approved = await approve_held(district.pool, district.tenant.id, held.sync_id, tmp_path / "b", options)
+    assert approved.status == "SUCCEEDED"
+    assert summary(approved, DataType.ORGS) == summary(held, DataType.ORGS)
+    assert len([r for r in (await district.current())["orgs_versions"] if r[1] != 4]) == 5
+
+    again = await district.run(write_package(tmp_path / "c", {"orgs": many}), options)  # brings 35 back: no hold
+    assert again.status == "SUCCEEDED"
+    held_again = await district.run(write_package(tmp_path / "d", {"orgs": few}), options)
+    assert held_again.status == "HELD"
+    await district.run(write_package(tmp_path / "e", {"orgs": many}), options)  # another import applies meanwhile
+    try:
+        await approve_held(district.pool, district.tenant.id, held_again.sync_id, tmp_path / "d", options)
+        raise AssertionError("a stale hold must not be applied")
+    except HoldNotApprovable as error:
+        assert error.code == "HOLD_STALE"
+    async with district.pool.acquire() as conn:
+        assert await discard_held(conn, district.tenant.id, held_again.sync_id)
+        assert not await discard_held(conn, district.tenant.id, held_again.sync_id)

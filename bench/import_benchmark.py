@@ -1,0 +1,152 @@
+"""Import-engine benchmark: day 1 and day 2 of a large district against the PostgreSQL COPY floor.
+
+    python -m bench.import_benchmark [--dsn postgresql://postgres@127.0.0.1:5432/postgres] [--data /tmp/ors-bench]
+                                     [--rounds 3]
+
+In each round, on the same server: the floor (`\\copy` of the day-1 and day-2 CSV files into UNLOGGED text tables,
+bench/floor.py), then a day-1 import into a new tenant, a day-2 import and a re-import of day 2, each in a fresh
+worker process (so its peak memory is its own). Prints per-round times, the median ratios over the rounds, the
+workers' peak memory and the storage each import added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench.floor import copy_floor
+from bench.generate_district import generate_district
+
+DATA_TABLES = """SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
+                 WHERE c.relkind = 'r' AND (c.relname LIKE '%\\_versions' OR c.relname IN
+                       ('record_outcomes', 'sync_summaries', 'syncs'))"""
+
+
+def ensure_packages(data: Path) -> tuple[Path, Path]:
+    day1, day2 = data / "day1", data / "day2"
+    if not (day1 / "manifest.csv").exists():
+        generate_district(day1, seed=1, day=1)
+    if not (day2 / "manifest.csv").exists():
+        generate_district(day2, seed=1, day=2)
+    return day1, day2
+
+
+def run_worker(database_url: str, tenant: str, package: Path) -> dict[str, Any]:
+    """One import in a fresh process: its wall time, status, counts and peak RSS."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.import_once", database_url, tenant, str(package)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+async def storage(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        size: int = await conn.fetchval(DATA_TABLES)
+        return size
+    finally:
+        await conn.close()
+
+
+async def prepare_database(admin_dsn: str) -> str:
+    from db.migrate import migrate
+    from oneroster_sync.embedded import ensure_database
+
+    url = await ensure_database(admin_dsn, f"bench_import_{uuid.uuid4().hex[:8]}")
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return url
+
+
+async def create_tenant(database_url: str) -> str:
+    from db.tenants import create_tenant as create
+
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await create(conn, name)
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_database(admin_dsn: str, url: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[-1]}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--data", type=Path, default=Path("/tmp/ors-bench"))
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    day1, day2 = ensure_packages(args.data)
+    database_url = await prepare_database(args.dsn)
+    rounds: list[dict[str, Any]] = []
+    try:
+        for number in range(1, args.rounds + 1):
+            floor1 = await copy_floor(args.dsn, day1)
+            floor2 = await copy_floor(args.dsn, day2)
+            tenant = await create_tenant(database_url)
+            before = await storage(database_url)
+            first = run_worker(database_url, tenant, day1)
+            after1 = await storage(database_url)
+            second = run_worker(database_url, tenant, day2)
+            after2 = await storage(database_url)
+            again = run_worker(database_url, tenant, day2)
+            after3 = await storage(database_url)
+            row = {
+                "round": number, "floor_day1": floor1, "floor_day2": floor2,
+                "day1": first, "day2": second, "reimport": again,
+                "ratio_day1": first["seconds"] / floor1, "ratio_day2": second["seconds"] / floor2,
+                "ratio_reimport": again["seconds"] / floor2,
+                "storage_day1": after1 - before, "storage_day2": after2 - after1, "storage_reimport": after3 - after2,
+            }  # fmt: skip
+            rounds.append(row)
+            print(
+                f"round {number}: floor {floor1:.2f}s / {floor2:.2f}s | day 1 {first['seconds']:.2f}s "
+                f"({row['ratio_day1']:.2f}x, {first['status']}, peak {first['peak_mib']:.0f} MiB) | day 2 "
+                f"{second['seconds']:.2f}s ({row['ratio_day2']:.2f}x, peak {second['peak_mib']:.0f} MiB) | re-import "
+                f"{again['seconds']:.2f}s ({row['ratio_reimport']:.2f}x) | storage "
+                f"+{row['storage_day1'] / 2**20:.0f} / +{row['storage_day2'] / 2**20:.1f} / "
+                f"+{row['storage_reimport'] / 2**20:.1f} MiB",
+                flush=True,
+            )
+    finally:
+        await drop_database(args.dsn, database_url)
+
+    def median(key: str) -> float:
+        return float(statistics.median(r[key] for r in rounds))
+
+    peak = max(max(r[k]["peak_mib"] for k in ("day1", "day2", "reimport")) for r in rounds)
+    print(f"median ratio day 1 / floor: {median('ratio_day1'):.2f} (target <= 3)")
+    print(f"median ratio day 2 / floor: {median('ratio_day2'):.2f} (target <= 1.5)")
+    print(f"median ratio re-import of day 2 / floor: {median('ratio_reimport'):.2f}")
+    print(f"worker peak memory: {peak:.0f} MiB (target < 1024)")
+    day1_storage = median("storage_day1")
+    print(f"storage added: day 1 {day1_storage / 2**20:.0f} MiB, day 2 {median('storage_day2') / 2**20:.1f} MiB "
+          f"({100 * median('storage_day2') / day1_storage:.1f}%), re-import of day 2 "
+          f"{median('storage_reimport') / 2**20:.1f} MiB ({100 * median('storage_reimport') / day1_storage:.1f}%) "
+          "(target < 10%)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
