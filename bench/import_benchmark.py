@@ -73,10 +73,11 @@ async def prepare_database(admin_dsn: str) -> str:
 
 
 async def create_tenant(database_url: str) -> str:
+    from db.pool import connect
     from db.tenants import create_tenant as create
 
     name = f"bench-{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     try:
         await create(conn, name)
     finally:

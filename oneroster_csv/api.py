@@ -155,13 +155,14 @@ class PackageReader:
         return {t: self.manifest.modes.get(t.value, FileMode.ABSENT) for t in DataType}
 
     def read(self) -> Package:
+        """Parse the supplied files; each file's raw bytes are released once it is parsed (the reader is spent)."""
         modes = self.modes
         tables: dict[DataType, FileTable] = {}
         for data_type, mode in modes.items():
             if mode is FileMode.ABSENT:
                 continue
             tables[data_type] = read_file(
-                self.files.files[data_type.value],
+                self.files.files.pop(data_type.value),
                 data_type,
                 version=self.manifest.version,
                 mode=mode,

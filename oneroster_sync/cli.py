@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from db.migrate import migrate
+from db.migrate import MigrationError, migrate
 from db.pool import connect
 from db.tenants import ROLES, TenantExists, UnknownTenant, create_tenant, create_token, tenant_id_by_name
 from oneroster_sync.services import resolve_endpoints
@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 json.dumps(asyncio.run(_with_database(endpoints, lambda c: _create_token(c, args.tenant, args.role))))
             )
-    except (TenantExists, UnknownTenant) as exc:
+    except (TenantExists, UnknownTenant, MigrationError) as exc:
         print(f"oneroster-sync: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -174,7 +175,10 @@ def _read_and_fold(reader: PackageReader, options: ImportOptions) -> tuple[Packa
     with _timed("read package"):
         package = reader.read()
     with _timed("fold rows"):
-        return package, fold_package(package, options)
+        rows = fold_package(package, options)
+    # The folded rows are what the import works on; the parsed frames would only double the memory.
+    tables = {t: dataclasses.replace(table, frame=table.frame.clear()) for t, table in package.tables.items()}
+    return dataclasses.replace(package, tables=tables), rows
 
 
 def _package_message(error: PackageError) -> str:
@@ -194,7 +198,11 @@ def _plan(
 ) -> list[TypePlan]:
     resolve_references(package, rows, snapshot, options)
     schools = school_map(rows, snapshot)
-    return [plan_type(type_rows, snapshot, schools) for type_rows in rows.values()]
+    plans = []
+    for type_rows in rows.values():
+        plans.append(plan_type(type_rows, snapshot, schools))
+        type_rows.records = type_rows.records.clear()  # the plan holds the records now: one copy in memory
+    return plans
 
 
 async def _diff_and_apply(
@@ -231,7 +239,7 @@ async def _diff_and_apply(
                 await apply_versions(conn, plan, tenant_id, applied_seq)
                 await write_rejected(conn, plan, tenant_id, sync_id)
     items = pl.concat([outcome_items(p) for p in plans]) if plans else None
-    summaries = summarize(items) if items is not None else pl.DataFrame()
+    summaries = summarize(items, _type_codes(plans)) if items is not None else pl.DataFrame()
     counts = _counts(items)
     modes = {TYPE_CODES[p.data_type]: p.mode.value for p in plans}
     if summaries.height:
@@ -260,7 +268,7 @@ async def _explain(conn: Connection, tenant_id: int, plan: TypePlan) -> None:
 def _same_as_held(plans: list[TypePlan], held: pl.DataFrame) -> None:
     """Sync-wide counts computed now must equal the held ones (deleted schools are only known once applied)."""
     items = pl.concat([outcome_items(p) for p in plans]) if plans else None
-    now = summarize(items) if items is not None else pl.DataFrame()
+    now = summarize(items, _type_codes(plans)) if items is not None else pl.DataFrame()
     columns = [
         "data_type",
         "total",
@@ -277,6 +285,10 @@ def _same_as_held(plans: list[TypePlan], held: pl.DataFrame) -> None:
     if not wide[0].equals(wide[1]):
         raise HoldNotApprovable("HOLD_CHANGED", "The sync no longer computes to what was held; discard it and "
                                 "import the package again.")  # fmt: skip
+
+
+def _type_codes(plans: list[TypePlan]) -> list[int]:
+    return [TYPE_CODES[p.data_type] for p in plans]
 
 
 def _counts(items: pl.DataFrame | None) -> dict[str, int]:

@@ -188,18 +188,23 @@ SUMMARY_COLUMNS = {
 }
 
 
-def summarize(items: pl.DataFrame) -> pl.DataFrame:
-    """Counts per (school_id, data_type): the sync-wide row has school_id '' and each school its own rows."""
+def summarize(items: pl.DataFrame, data_types: list[int]) -> pl.DataFrame:
+    """Counts per (school_id, data_type): the sync-wide row has school_id '' and each school its own rows.
+
+    Every supplied type has a sync-wide row, zeros included (an empty bulk file is still a file of the sync).
+    """
     per_school = items.explode(SCHOOLS).filter(pl.col(SCHOOLS).is_not_null()).rename({SCHOOLS: "school_id"})
     everything = pl.concat(
         [items.drop(SCHOOLS).with_columns(pl.lit("").alias("school_id")), per_school], how="diagonal"
     )
     counts = [(pl.col(OUTCOME) == int(o)).sum().cast(pl.Int64).alias(name) for name, o in SUMMARY_COLUMNS.items()]
-    return (
-        everything.group_by("school_id", "data_type")
-        .agg(pl.len().cast(pl.Int64).alias("total"), *counts, pl.col(INVALID).sum().cast(pl.Int64).alias("invalid"))
-        .sort("school_id", "data_type")
+    found = everything.group_by("school_id", "data_type").agg(
+        pl.len().cast(pl.Int64).alias("total"), *counts, pl.col(INVALID).sum().cast(pl.Int64).alias("invalid")
     )
+    missing = sorted(set(data_types) - set(found.filter(pl.col("school_id") == "")["data_type"].to_list()))
+    zeros = pl.DataFrame({"school_id": [""] * len(missing), "data_type": missing}, schema={"school_id": pl.String,
+                         "data_type": pl.Int16}).with_columns(pl.lit(0, pl.Int64).alias(c) for c in found.columns[2:])
+    return pl.concat([found, zeros.select(found.columns)]).sort("school_id", "data_type")
 
 
 def hold_for(plans: list[TypePlan], options: ImportOptions) -> dict[str, Any] | None:

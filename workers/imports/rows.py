@@ -32,7 +32,8 @@ def fold_rows(table: FileTable, domains: Sequence[str]) -> TypeRows:
         file_name=table.file_name,
         columns=columns,
         metadata=metadata,
-        records=frame.filter(~pl.col(HARD_FLAG)).select(keep),
+        # without hard findings (the common case) the columns are shared with the file's frame, not copied
+        records=frame.filter(~pl.col(HARD_FLAG)).select(keep) if frame[HARD_FLAG].any() else frame.select(keep),
         deletions=pl.DataFrame(schema={SOURCED_ID: pl.String, LINE: pl.Int64}),
         rejected=frame.filter(pl.col(HARD_FLAG))
         .select(keep)

@@ -81,3 +81,38 @@ async def test_a_held_sync_is_approved_exactly_or_discarded(district: District, 
     async with district.pool.acquire() as conn:
         assert await discard_held(conn, district.tenant.id, held_again.sync_id)
         assert not await discard_held(conn, district.tenant.id, held_again.sync_id)
+
+
+async def test_official_vrd118_is_a_clean_12_delta_of_one_record_per_type(
+    district: District, shared_samples: Path
+) -> None:
+    result = await district.run(shared_samples / "official-1.2-VRd118" / "VRd118.zip")
+    assert result.status == "SUCCEEDED"
+    assert result.counts == {"records": 9, "errors": 0, "warnings": 0}
+    for data_type in DataType:
+        assert summary(result, data_type) == {**dict.fromkeys(summary(result, data_type), 0), "total": 1, "new": 1}
+
+
+async def test_oat_sample_keeps_legacy_names_and_counts_empty_bulk_files(
+    district: District, shared_samples: Path
+) -> None:
+    result = await district.run(shared_samples / "oat-1.1-base")
+    assert result.status == "SUCCEEDED"
+    # header-only bulk files are files of the sync: a row of zeros each
+    for data_type in (DataType.ACADEMIC_SESSIONS, DataType.COURSES, DataType.DEMOGRAPHICS):
+        assert summary(result, data_type)["total"] == 0
+    assert summary(result, DataType.USERS)["new"] == 2
+    assert summary(result, DataType.CLASSES)["skipped"] == 3  # blank or dangling course references
+    assert summary(result, DataType.ENROLLMENTS)["skipped"] == 3  # their classes were skipped
+
+
+async def test_a_zip_and_its_extracted_folder_import_alike(district: District, shared_samples: Path) -> None:
+    folder = shared_samples / "moodle-v1p2_full_dataset"
+    zipped = await district.run(folder / "v1p2_full_dataset.zip")
+    extracted = await district.run(folder / "v1p2_full_dataset")
+    assert zipped.summaries is not None and extracted.summaries is not None
+    assert zipped.counts == extracted.counts
+    # the second import of the same data: what was NEW is now NO_CHANGE, the rest identical
+    for data_type in (DataType.USERS, DataType.ROLES, DataType.ENROLLMENTS):
+        first, second = summary(zipped, data_type), summary(extracted, data_type)
+        assert second["no_change"] == first["new"] and second["skipped"] == first["skipped"]
