@@ -133,8 +133,8 @@ def plan_type(type_rows: TypeRows, snapshot: Snapshot, schools: SchoolMap) -> Ty
     live = snapshot.live_keys(data_type)
     kept = kept_keys(snapshot, type_rows)
     if type_rows.mode is FileMode.BULK:
-        present = pl.concat([classified[SOURCED_ID], kept])
-        deleted = pl.DataFrame({SOURCED_ID: live}).filter(~pl.col(SOURCED_ID).is_in(present.implode()))
+        present = pl.concat([classified.select(SOURCED_ID), pl.DataFrame({SOURCED_ID: kept})])
+        deleted = pl.DataFrame({SOURCED_ID: live}).join(present, on=SOURCED_ID, how="anti")
         deleted = deleted.with_columns(pl.lit(None, pl.Int64).alias(LINE))
         noop = pl.DataFrame(schema={SOURCED_ID: pl.String, LINE: pl.Int64})
     else:

@@ -109,8 +109,10 @@ def check_semantics(
     parts: list[pl.DataFrame] = []
     records = rows.records
     if rows.data_type in (DataType.CLASSES, DataType.ENROLLMENTS) and "schoolSourcedId" in records.columns:
-        typed = records.join(org_types, left_on="schoolSourcedId", right_on=SOURCED_ID, how="inner")
-        not_school = typed.filter(pl.col("type") != "school")
+        others = org_types.filter(pl.col("type") != "school")  # few: departments, the district
+        not_school = records.filter(pl.col("schoolSourcedId").is_in(others[SOURCED_ID].implode())).join(
+            others, left_on="schoolSourcedId", right_on=SOURCED_ID, how="inner"
+        )
         parts.append(soft_finding(not_school, "semantic.school_not_a_school", "schoolSourcedId",
                                   pl.format("schoolSourcedId '{}' is an org of type {}, not a school",
                                             pl.col("schoolSourcedId"), pl.col("type"))))  # fmt: skip
@@ -140,7 +142,10 @@ def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> li
             pl.format("class '{}' has more than one primary teacher", pl.col("classSourcedId")),
         )
     )
-    repeated = records.filter(~pl.struct("classSourcedId", "userSourcedId", "role").is_first_distinct())
+    # An integer hash finds the few candidate repeats cheaply; the exact comparison runs on those only.
+    pair = pl.col("classSourcedId").hash(1) ^ pl.col("userSourcedId").hash(2) ^ pl.col("role").hash(3)
+    candidates = records.filter(pair.is_duplicated())
+    repeated = candidates.filter(~pl.struct("classSourcedId", "userSourcedId", "role").is_first_distinct())
     parts.append(
         soft_finding(
             repeated,

@@ -116,3 +116,18 @@ async def test_a_zip_and_its_extracted_folder_import_alike(district: District, s
     for data_type in (DataType.USERS, DataType.ROLES, DataType.ENROLLMENTS):
         first, second = summary(zipped, data_type), summary(extracted, data_type)
         assert second["no_change"] == first["new"] and second["skipped"] == first["skipped"]
+
+
+async def test_imports_of_one_tenant_apply_one_at_a_time_in_order(district: District, shared_samples: Path) -> None:
+    import asyncio
+
+    package = shared_samples / "rosterhub-en"
+    first, second, third = await asyncio.gather(*(district.run(package) for _ in range(3)))
+    assert [r.status for r in (first, second, third)] == ["SUCCEEDED"] * 3
+    rows = await district.pool.fetch(
+        "SELECT applied_seq, base_seq FROM syncs WHERE tenant_id = $1 ORDER BY applied_seq", district.tenant.id
+    )
+    # each import computed on top of the one applied just before it: none saw a half-applied state
+    assert [r["base_seq"] for r in rows[1:]] == [r["applied_seq"] for r in rows[:-1]]
+    new_counts = sorted(summary(r, DataType.USERS)["new"] for r in (first, second, third))
+    assert new_counts == [0, 0, 20], "exactly one of them created the users; the others found them"
