@@ -105,6 +105,18 @@ class _Scope:
 
     applied_seq: int | None  # None: the sync applied nothing, every outcome is explicit
     bulk_types: frozenset[int]
+    # Sync-wide summary numbers per type code: only a hint for choosing how to walk a part, never a count.
+    hints: dict[int, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """Which records a drill-down lists."""
+
+    tenant_id: int
+    sync_id: int
+    column: str
+    school_id: str | None
 
 
 class _Params:
@@ -126,12 +138,15 @@ async def _scope(conn: Connection, tenant_id: int, sync_id: int) -> _Scope | Non
     applied = await conn.fetchrow("SELECT applied_seq FROM syncs WHERE tenant_id = $1 AND id = $2", tenant_id, sync_id)
     if applied is None:
         return None
-    bulk = await conn.fetch(
-        """SELECT data_type FROM sync_summaries
-           WHERE tenant_id = $1 AND sync_id = $2 AND school_id = '' AND file_mode = 'bulk'""",
+    summaries = await conn.fetch(
+        """SELECT data_type, file_mode, total, no_change, new, updated, deleted, skipped, merged, excluded, invalid
+           FROM sync_summaries WHERE tenant_id = $1 AND sync_id = $2 AND school_id = ''""",
         tenant_id, sync_id,
     )  # fmt: skip
-    return _Scope(applied["applied_seq"], frozenset(int(r["data_type"]) for r in bulk))
+    bulk = frozenset(int(r["data_type"]) for r in summaries if r["file_mode"] == "bulk")
+    hints = {int(r["data_type"]): {k: int(v) for k, v in r.items() if k not in ("data_type", "file_mode")}
+             for r in summaries}  # fmt: skip
+    return _Scope(applied["applied_seq"], bulk, hints)
 
 
 def _outcomes_of(column: str) -> tuple[int, ...]:
@@ -142,15 +157,16 @@ def _outcomes_of(column: str) -> tuple[int, ...]:
 
 
 def _parts(
-    data_type: DataType,
-    tenant_id: int,
-    sync_id: int,
-    scope: _Scope,
-    column: str,
-    school_id: str | None,
-    params: _Params,
+    data_type: DataType, selection: _Selection, scope: _Scope, params: _Params, only: str | None = None
 ) -> dict[str, str]:
-    """Part name -> `FROM ... WHERE ...` of the part's rows that the column (and school) selects."""
+    """Part name -> `FROM ... WHERE ...` of the part's rows that the column (and school) selects (`only`: just that
+    part, so that the statement has no parameter it does not use)."""
+    tenant_id, sync_id, column, school_id = (
+        selection.tenant_id,
+        selection.sync_id,
+        selection.column,
+        selection.school_id,
+    )
     outcomes = _outcomes_of(column)
     code = TYPE_CODES[data_type]
     extra = ""
@@ -163,15 +179,17 @@ def _parts(
     seq = scope.applied_seq
     if seq is not None:
         kinds = [k for k in outcomes if k <= int(VersionKind.DELETED)]
-        if kinds:
+        if kinds and only in (None, "written"):
             parts["written"] = (f"FROM {table} WHERE tenant_id = {params(tenant_id, 'bigint')} "
                                 f"AND valid_from = {params(seq, 'bigint')} AND kind = ANY({params(kinds, 'int[]')})"
                                 f"{extra}")  # fmt: skip
-        if code in scope.bulk_types and OUTCOME_CODES["NO_CHANGE"] in outcomes:
+        if code in scope.bulk_types and OUTCOME_CODES["NO_CHANGE"] in outcomes and only in (None, "carried"):
             live = params(seq, "bigint")
             parts["carried"] = (f"FROM {table} WHERE tenant_id = {params(tenant_id, 'bigint')} "
                                 f"AND valid_from < {live} AND (valid_to IS NULL OR valid_to > {live}) "
                                 f"AND kind <> {int(VersionKind.DELETED)}{extra}")  # fmt: skip
+    if only not in (None, "explicit"):
+        return parts
     parts["explicit"] = (f"FROM record_outcomes WHERE tenant_id = {params(tenant_id, 'bigint')} "
                          f"AND sync_id = {params(sync_id, 'bigint')} AND data_type = {code} "
                          f"AND outcome = ANY({params(list(outcomes), 'int[]')}){extra}")  # fmt: skip
@@ -188,13 +206,14 @@ async def count_records(
     school_id: str | None = None,
 ) -> int:
     """How many records the column's drill-down lists, counted from the stored rows (never from the summaries)."""
+    _outcomes_of(column)
     scope = await _scope(conn, tenant_id, sync_id)
     if scope is None:
         return 0
     total = 0
     for each in _types(data_type):
         params = _Params()
-        parts = _parts(each, tenant_id, sync_id, scope, column, school_id, params)
+        parts = _parts(each, _Selection(tenant_id, sync_id, column, school_id), scope, params)
         counted = " + ".join(f"(SELECT count(*) {where})" for where in parts.values())
         total += int(await conn.fetchval(f"SELECT {counted}", *params.values))
     return total
@@ -204,9 +223,8 @@ def _types(data_type: DataType | None) -> list[DataType]:
     return list(TABLES) if data_type is None else [data_type]
 
 
-def _part_query(name: str, where: str, data_type: DataType, after: OutcomeCursor | None, limit: str,
-                params: _Params) -> str:  # fmt: skip
-    """One part's next rows after the cursor, walking its index in key order (no OFFSET: deep pages cost the same)."""
+def _part_select(name: str, where: str, data_type: DataType, after: OutcomeCursor | None, params: _Params) -> str:
+    """One part's rows after the cursor, in the union's columns (versions: attribute columns; explicit: jsonb)."""
     attributes = attribute_columns(data_type)[1:]
     if name == "explicit":
         values = ", ".join(f"NULL::text AS {_ident(c)}" for c in attributes)
@@ -216,7 +234,7 @@ def _part_query(name: str, where: str, data_type: DataType, after: OutcomeCursor
         if after is not None:
             keyset = (f' AND ("sourcedId", line, outcome) > ({params(after.sourced_id, "text")}, '
                       f'{params(after.line, "int")}, {params(after.outcome, "int")})')  # fmt: skip
-        return f'({select} {where}{keyset} ORDER BY "sourcedId", line, outcome LIMIT {limit})'
+        return f"{select} {where}{keyset}"
     values = ", ".join(_ident(c) for c in attributes)
     line = "line" if name == "written" else "NULL::int"  # a carried record has no line of this sync
     outcome = "kind::int" if name == "written" else str(OUTCOME_CODES["NO_CHANGE"])
@@ -228,7 +246,79 @@ def _part_query(name: str, where: str, data_type: DataType, after: OutcomeCursor
         sid = params(after.sourced_id, "text")
         keyset = (f' AND "sourcedId" >= {sid} AND ("sourcedId" > {sid} OR (coalesce({line}, {NO_LINE}), {outcome}) '
                   f'> ({params(after.line, "int")}, {params(after.outcome, "int")}))')  # fmt: skip
-    return f'({select} {where}{keyset} ORDER BY "sourcedId" LIMIT {limit})'
+    return f"{select} {where}{keyset}"
+
+
+def _order(name: str) -> str:
+    # sourcedId is unique within a versions part, so its primary-key order is the part's whole order
+    return '"sourcedId", line, outcome' if name == "explicit" else '"sourcedId"'
+
+
+async def _sparse(conn: Connection, data_type: DataType, scope: _Scope, column: str) -> bool:
+    """Whether the sync's own versions matching the column are so few among the table's rows that finding them
+    through the BRIN index on valid_from (and sorting them) beats walking the primary key."""
+    hint = scope.hints.get(TYPE_CODES[data_type])
+    if hint is None:
+        return True
+    fields = {"TOTAL": ["total"], "DUPLICATES": ["merged", "excluded"]}.get(column, [column.lower()])
+    matching = sum(hint.get(f, 0) for f in fields)
+    rows = await conn.fetchval("SELECT reltuples FROM pg_class WHERE oid = $1::regclass", TABLES[data_type])
+    return matching * _SPARSE_RATIO < float(rows or 0)
+
+
+_SPARSE_RATIO = 1000  # walking the key scans about `rows / matching` index entries per record found
+
+
+async def _page_of_type(
+    conn: Connection,
+    data_type: DataType,
+    scope: _Scope,
+    selection: _Selection,
+    after: OutcomeCursor | None,
+    limit: int,
+) -> list[Any]:
+    """One statement: each part walks its index from the cursor for at most `limit` rows; PostgreSQL merges them.
+
+    Two things keep a page's cost independent of its depth and of how sparse a part is:
+    - with a bulk file's carried NO_CHANGE part (dense: every live entity), the other parts are bounded by the last
+      key of the carried page (found first), so a sparse part never walks the key range beyond the page;
+    - a sparse written part with nothing dense beside it is read through the BRIN index on valid_from (its rows
+      were written together) and sorted, instead of walking the whole primary key to find a few.
+    """
+    bound: str | None = None
+    params = _Params()
+    parts = _parts(data_type, selection, scope, params)
+    # (INVALID records are few among the carried ones: probing them would walk the key range twice.)
+    if "carried" in parts and len(parts) > 1 and selection.column != "INVALID":
+        alone = _Params()  # a statement of its own: only the carried part's parameters
+        where = _parts(data_type, selection, scope, alone, only="carried")["carried"]
+        carried = _part_select("carried", where, data_type, after, alone)
+        probe = await conn.fetchrow(
+            f'SELECT count(*) AS n, max("sourcedId") AS last FROM ({carried} ORDER BY "sourcedId" '
+            f"LIMIT {alone(limit, 'int')}) AS c",
+            *alone.values,
+        )
+        if probe is not None and probe["n"] == limit:
+            bound = probe["last"]
+    limited = ""
+    if bound is not None:
+        limited = f' AND "sourcedId" <= {params(bound, "text")}'
+    wanted = params(limit, "int")
+    ctes: list[str] = []
+    selects: list[str] = []
+    for name, where in parts.items():
+        select = _part_select(name, where if name == "carried" else where + limited, data_type, after, params)
+        if name == "written" and "carried" not in parts and await _sparse(conn, data_type, scope, selection.column):
+            ctes.append(f"_written AS MATERIALIZED ({select})")
+            select = "SELECT * FROM _written"
+        selects.append(f"({select} ORDER BY {_order(name)} LIMIT {wanted})")
+    with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
+    union = " UNION ALL ".join(selects)
+    return await conn.fetch(
+        f'{with_clause}SELECT * FROM ({union}) AS p ORDER BY "sourcedId", coalesce(line, {NO_LINE}), outcome '
+        f"LIMIT {wanted}",
+        *params.values,
+    )
 
 
 async def page_records(
@@ -245,23 +335,18 @@ async def page_records(
 ) -> list[OutcomeRecord]:
     """The next `limit` records of the column's drill-down after `after`, in (data_type, sourcedId, line, outcome)
     order. UPDATED records carry their field changes unless `with_changes` is False."""
+    _outcomes_of(column)
     scope = await _scope(conn, tenant_id, sync_id)
     if scope is None or limit <= 0:
         return []
     found: list[OutcomeRecord] = []
+    selection = _Selection(tenant_id, sync_id, column, school_id)
     for each in _types(data_type):
         code = TYPE_CODES[each]
         if after is not None and code < after.data_type:
             continue
         keyset = after if after is not None and code == after.data_type else None
-        params = _Params()
-        parts = _parts(each, tenant_id, sync_id, scope, column, school_id, params)
-        wanted = params(limit - len(found), "int")
-        union = " UNION ALL ".join(_part_query(n, w, each, keyset, wanted, params) for n, w in parts.items())
-        rows = await conn.fetch(
-            f'SELECT * FROM ({union}) AS p ORDER BY "sourcedId", coalesce(line, {NO_LINE}), outcome LIMIT {wanted}',
-            *params.values,
-        )
+        rows = await _page_of_type(conn, each, scope, selection, keyset, limit - len(found))
         found += [_record(each, row) for row in rows]
         if len(found) >= limit:
             break
@@ -290,7 +375,8 @@ def _record(data_type: DataType, row: Any) -> OutcomeRecord:
         data_type=data_type,
         sourced_id=row["sourcedId"],
         outcome=OUTCOME_NAMES[row["outcome"]],
-        invalid=bool(row["invalid"]),
+        # the flag belongs to applied records (§2); stored rows of skipped rows and tombstones may carry it anyway
+        invalid=bool(row["invalid"]) and row["outcome"] in _APPLIED,
         line=row["line"],
         attributes=attributes,
         changes=changes,

@@ -199,14 +199,15 @@ def _status_rules(c: _Collector, values: dict[str, pl.Series], norms: dict[str, 
                     scoped=False,
                 )
             return
-        c.add(status == "tobedeleted", "row.tobedeleted_in_bulk", HARD, "status", pl.lit(
+        deleting = status.str.to_lowercase() == "tobedeleted"  # lenient: TOBEDELETED is a deletion request too
+        c.add(deleting, "row.tobedeleted_in_bulk", HARD, "status", pl.lit(
             "status tobedeleted is not allowed in a bulk file: leave the record out of the file to delete it"),
             scoped=False)  # fmt: skip
         c.add(sn.invalid, "row.unknown_status_in_bulk", SOFT, "status", pl.format(
             "status {} is not a OneRoster status (active or tobedeleted); it was ignored as this is a bulk file",
             _q("status")), scoped=False)  # fmt: skip
         for col, s in (("status", status), ("dateLastModified", dlm)):
-            keep = s.is_not_null() & (s != "tobedeleted") & ~sn.invalid if col == "status" else s.is_not_null()
+            keep = s.is_not_null() & ~deleting & ~sn.invalid if col == "status" else s.is_not_null()
             c.add(keep, "row.status_in_bulk", INFO, col,
                   pl.format("{} {} is ignored in a bulk file", pl.lit(col), _q(col)), scoped=False)  # fmt: skip
         c.add(dn.changed, "row.datetime_format", INFO, "dateLastModified",

@@ -47,7 +47,8 @@ CREATE TABLE orgs_versions (
     metadata       jsonb,
     PRIMARY KEY (tenant_id, "sourcedId", valid_from)
 );
-CREATE INDEX orgs_versions_by_sync ON orgs_versions USING brin (valid_from);
+CREATE INDEX orgs_versions_by_sync ON orgs_versions USING brin (valid_from) WITH (autosummarize = on);
+CREATE INDEX orgs_versions_invalid ON orgs_versions (tenant_id, "sourcedId") WHERE invalid;
 
 CREATE TABLE academic_sessions_versions (
     tenant_id      bigint NOT NULL,
@@ -72,7 +73,8 @@ CREATE TABLE academic_sessions_versions (
     metadata       jsonb,
     PRIMARY KEY (tenant_id, "sourcedId", valid_from)
 );
-CREATE INDEX academic_sessions_versions_by_sync ON academic_sessions_versions USING brin (valid_from);
+CREATE INDEX academic_sessions_versions_by_sync ON academic_sessions_versions USING brin (valid_from) WITH (autosummarize = on);
+CREATE INDEX academic_sessions_versions_invalid ON academic_sessions_versions (tenant_id, "sourcedId") WHERE invalid;
 
 CREATE TABLE courses_versions (
     tenant_id      bigint NOT NULL,
@@ -98,7 +100,8 @@ CREATE TABLE courses_versions (
     metadata       jsonb,
     PRIMARY KEY (tenant_id, "sourcedId", valid_from)
 );
-CREATE INDEX courses_versions_by_sync ON courses_versions USING brin (valid_from);
+CREATE INDEX courses_versions_by_sync ON courses_versions USING brin (valid_from) WITH (autosummarize = on);
+CREATE INDEX courses_versions_invalid ON courses_versions (tenant_id, "sourcedId") WHERE invalid;
 
 CREATE TABLE classes_versions (
     tenant_id      bigint NOT NULL,
@@ -128,7 +131,8 @@ CREATE TABLE classes_versions (
     metadata       jsonb,
     PRIMARY KEY (tenant_id, "sourcedId", valid_from)
 );
-CREATE INDEX classes_versions_by_sync ON classes_versions USING brin (valid_from);
+CREATE INDEX classes_versions_by_sync ON classes_versions USING brin (valid_from) WITH (autosummarize = on);
+CREATE INDEX classes_versions_invalid ON classes_versions (tenant_id, "sourcedId") WHERE invalid;
 
 CREATE TABLE users_versions (
     tenant_id      bigint NOT NULL,
@@ -169,7 +173,8 @@ CREATE TABLE users_versions (
     metadata       jsonb,
     PRIMARY KEY (tenant_id, "sourcedId", valid_from)
 );
-CREATE INDEX users_versions_by_sync ON users_versions USING brin (valid_from);
+CREATE INDEX users_versions_by_sync ON users_versions USING brin (valid_from) WITH (autosummarize = on);
+CREATE INDEX users_versions_invalid ON users_versions (tenant_id, "sourcedId") WHERE invalid;
 
 CREATE TABLE enrollments_versions (
     tenant_id      bigint NOT NULL,
@@ -195,7 +200,8 @@ CREATE TABLE enrollments_versions (
     metadata       jsonb,
     PRIMARY KEY (tenant_id, "sourcedId", valid_from)
 );
-CREATE INDEX enrollments_versions_by_sync ON enrollments_versions USING brin (valid_from);
+CREATE INDEX enrollments_versions_by_sync ON enrollments_versions USING brin (valid_from) WITH (autosummarize = on);
+CREATE INDEX enrollments_versions_invalid ON enrollments_versions (tenant_id, "sourcedId") WHERE invalid;
 
 CREATE TABLE demographics_versions (
     tenant_id      bigint NOT NULL,
@@ -227,7 +233,8 @@ CREATE TABLE demographics_versions (
     metadata       jsonb,
     PRIMARY KEY (tenant_id, "sourcedId", valid_from)
 );
-CREATE INDEX demographics_versions_by_sync ON demographics_versions USING brin (valid_from);
+CREATE INDEX demographics_versions_by_sync ON demographics_versions USING brin (valid_from) WITH (autosummarize = on);
+CREATE INDEX demographics_versions_invalid ON demographics_versions (tenant_id, "sourcedId") WHERE invalid;
 
 CREATE TABLE roles_versions (
     tenant_id      bigint NOT NULL,
@@ -253,7 +260,8 @@ CREATE TABLE roles_versions (
     metadata       jsonb,
     PRIMARY KEY (tenant_id, "sourcedId", valid_from)
 );
-CREATE INDEX roles_versions_by_sync ON roles_versions USING brin (valid_from);
+CREATE INDEX roles_versions_by_sync ON roles_versions USING brin (valid_from) WITH (autosummarize = on);
+CREATE INDEX roles_versions_invalid ON roles_versions (tenant_id, "sourcedId") WHERE invalid;
 
 CREATE TABLE user_profiles_versions (
     tenant_id      bigint NOT NULL,
@@ -280,7 +288,8 @@ CREATE TABLE user_profiles_versions (
     metadata       jsonb,
     PRIMARY KEY (tenant_id, "sourcedId", valid_from)
 );
-CREATE INDEX user_profiles_versions_by_sync ON user_profiles_versions USING brin (valid_from);
+CREATE INDEX user_profiles_versions_by_sync ON user_profiles_versions USING brin (valid_from) WITH (autosummarize = on);
+CREATE INDEX user_profiles_versions_invalid ON user_profiles_versions (tenant_id, "sourcedId") WHERE invalid;
 
 -- Outcomes that versions cannot express: rows that never became a record (SKIPPED, MERGED, EXCLUDED), and every
 -- outcome of a sync whose result was not applied (dry run, held, discarded), with the values it would have written.

@@ -86,7 +86,12 @@ def _outcome_rows(frame: pl.DataFrame, tenant_id: int, sync_id: int, code: int, 
         pl.col(OUTCOME).cast(pl.Int16).alias("outcome"),
         pl.col(SOURCED_ID).fill_null("").alias(SOURCED_ID),
         pl.col(LINE).fill_null(0).alias("line"),
-        (pl.col(INVALID).fill_null(False) if INVALID in frame.columns else pl.lit(False)).alias("invalid"),
+        # the INVALID flag belongs to applied records only (§2); a skipped row's findings are in its issues
+        (
+            pl.col(INVALID).fill_null(False) & pl.col(OUTCOME).is_in([1, 2, 3])
+            if INVALID in frame.columns
+            else pl.lit(False)
+        ).alias("invalid"),  # fmt: skip
         _array_literal(SCHOOLS).alias("schools"),
         _attributes(frame, columns).alias("attributes"),
         (pl.col("_changes") if "_changes" in frame.columns else pl.lit(None, pl.String)).alias("changes"),

@@ -76,7 +76,7 @@ def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findi
     filled = frame.with_columns(
         [pl.lit(None, pl.String).alias(c) for c in attribute_columns(data_type) if c not in present]
     )
-    meta = pl.struct(metadata).struct.json_encode() if metadata else pl.lit(None, pl.String)
+    meta = _metadata_json(metadata)
     filled = filled.with_columns(meta.alias(META))
     filled = filled.join(issues_by_line(findings), on=LINE, how="left").with_columns(pl.col(INVALID).fill_null(False))
     content = filled.select(*(_comparable(c, data_type) for c in content_columns(data_type)), pl.col(META)).hash_rows(
@@ -85,6 +85,21 @@ def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findi
     filled = filled.with_columns(content.reinterpret(signed=True).alias(CONTENT_HASH))
     row = filled.select(pl.col(CONTENT_HASH), pl.col(SCHOOLS).list.join(","), pl.col(ISSUES)).hash_rows(seed=HASH_SEED)
     return filled.with_columns(row.reinterpret(signed=True).alias(HASH))
+
+
+def _metadata_json(columns: list[str]) -> pl.Expr:
+    """The metadata.* values as one canonical JSON object: keys sorted, blank values left out, null when empty —
+    so adding an empty metadata column or reordering them changes nothing."""
+    if not columns:
+        return pl.lit(None, pl.String)
+    members = [
+        pl.when(pl.col(c).is_not_null()).then(
+            pl.struct(pl.col(c)).struct.json_encode().str.slice(1, None).str.strip_suffix("}")
+        )  # fmt: skip
+        for c in sorted(columns)
+    ]
+    body = pl.concat_str(members, separator=",", ignore_nulls=True)
+    return pl.when(body != "").then(pl.lit("{") + body + pl.lit("}")).otherwise(pl.lit(None, pl.String))
 
 
 def classify(records: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:

@@ -106,16 +106,17 @@ def resolve_references(
         required = [r for r in references if r[2] and r[1] is not data_type]
         optional = [r for r in references if not (r[2] and r[1] is not data_type)]
         check_references(type_rows, required, {r[1]: target(r[1]) for r in required}, not_applied, options.severities)
+        # Semantic checks read the post-sync orgs and classes, which come earlier in the order; an app may raise
+        # one to HARD, so they run before this type's own post-sync keys are settled.
+        org_types = post_values(snapshot, DataType.ORGS, rows.get(DataType.ORGS)).select(SOURCED_ID, "type")
+        class_schools = post_values(snapshot, DataType.CLASSES, rows.get(DataType.CLASSES)).select(
+            SOURCED_ID, "schoolSourcedId"
+        )
+        check_semantics(type_rows, org_types, class_schools, options.severities)
         target(data_type)
         rejected = type_rows.rejected.select(SOURCED_ID, LINE).drop_nulls(SOURCED_ID)
         not_applied[data_type] = rejected.filter(~pl.col(SOURCED_ID).is_in(targets[data_type].implode()))
         check_references(type_rows, optional, {r[1]: target(r[1]) for r in optional}, not_applied, options.severities)
-    org_types = post_values(snapshot, DataType.ORGS, rows.get(DataType.ORGS)).select(SOURCED_ID, "type")
-    class_schools = post_values(snapshot, DataType.CLASSES, rows.get(DataType.CLASSES)).select(
-        SOURCED_ID, "schoolSourcedId"
-    )
-    for type_rows in rows.values():
-        check_semantics(type_rows, org_types, class_schools, options.severities)
 
 
 def school_map(rows: dict[DataType, TypeRows], snapshot: Snapshot) -> SchoolMap:
@@ -202,8 +203,9 @@ def summarize(items: pl.DataFrame, data_types: list[int]) -> pl.DataFrame:
         pl.len().cast(pl.Int64).alias("total"), *counts, pl.col(INVALID).sum().cast(pl.Int64).alias("invalid")
     )
     missing = sorted(set(data_types) - set(found.filter(pl.col("school_id") == "")["data_type"].to_list()))
-    zeros = pl.DataFrame({"school_id": [""] * len(missing), "data_type": missing}, schema={"school_id": pl.String,
-                         "data_type": pl.Int16}).with_columns(pl.lit(0, pl.Int64).alias(c) for c in found.columns[2:])
+    zeros = pl.DataFrame(
+        {"school_id": [""] * len(missing), "data_type": missing}, schema={"school_id": pl.String, "data_type": pl.Int16}
+    ).with_columns(pl.lit(0, pl.Int64).alias(c) for c in found.columns[2:])
     return pl.concat([found, zeros.select(found.columns)]).sort("school_id", "data_type")
 
 

@@ -120,7 +120,9 @@ def check_semantics(
         parts += _enrollment_checks(records, class_schools)
     parts = [p for p in parts if p.height]
     if parts:
-        rows.add_findings(apply_overrides(pl.concat(parts), severities))
+        findings = apply_overrides(pl.concat(parts), severities)
+        rows.add_findings(findings)
+        rows.reject(findings.filter(pl.col("severity") == "HARD")["line"].unique(), Outcome.SKIPPED)
 
 
 def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> list[pl.DataFrame]:

@@ -153,8 +153,19 @@ def _exclude_domain_clashes(rows: TypeRows, column: str) -> None:
         pl.col(SOURCED_ID).alias("sourced_id"),
     )
     rows.add_findings(findings)
-    # The whole group of each clashing sourcedId goes: its record and the rows merged into it.
+    # The whole group of each clashing sourcedId goes: its record and the rows merged into it, which now carry
+    # the clash instead of the merge.
     merged = rows.rejected.filter((pl.col(OUTCOME) == int(Outcome.MERGED)) & pl.col(SOURCED_ID).is_in(ids.implode()))
+    if merged.height:
+        lines = merged[LINE].implode()
+        rows.findings = rows.findings.filter(~((pl.col("code") == "duplicate.merged") & pl.col("line").is_in(lines)))
+        clash = findings.unique("sourced_id", keep="first").drop("line")
+        rows.add_findings(
+            merged.select(LINE, SOURCED_ID)
+            .join(clash, left_on=SOURCED_ID, right_on="sourced_id", how="inner")
+            .select(pl.col(LINE).alias("line"), "code", "severity", "column", "message",
+                    pl.col(SOURCED_ID).alias("sourced_id"))
+        )  # fmt: skip
     rows.rejected = pl.concat(
         [
             rows.rejected.filter(~((pl.col(OUTCOME) == int(Outcome.MERGED)) & pl.col(SOURCED_ID).is_in(ids.implode()))),
