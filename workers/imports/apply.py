@@ -91,7 +91,7 @@ def _outcome_rows(frame: pl.DataFrame, tenant_id: int, sync_id: int, code: int, 
             pl.col(INVALID).fill_null(False) & pl.col(OUTCOME).is_in([1, 2, 3])
             if INVALID in frame.columns
             else pl.lit(False)
-        ).alias("invalid"),  # fmt: skip
+        ).alias("invalid"),
         _array_literal(SCHOOLS).alias("schools"),
         _attributes(frame, columns).alias("attributes"),
         (pl.col("_changes") if "_changes" in frame.columns else pl.lit(None, pl.String)).alias("changes"),

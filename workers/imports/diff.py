@@ -95,7 +95,7 @@ def _metadata_json(columns: list[str]) -> pl.Expr:
     members = [
         pl.when(pl.col(c).is_not_null()).then(
             pl.struct(pl.col(c)).struct.json_encode().str.slice(1, None).str.strip_suffix("}")
-        )  # fmt: skip
+        )
         for c in sorted(columns)
     ]
     body = pl.concat_str(members, separator=",", ignore_nulls=True)
