@@ -352,7 +352,11 @@ async def page_records(
             break
     if with_changes and scope.applied_seq is not None:
         changes = await field_changes(conn, tenant_id, scope.applied_seq, found)
-        found = [replace(r, changes=changes.get((r.data_type, r.sourced_id), r.changes)) for r in found]
+        # keyed by sourcedId: only the UPDATED record takes them, not a MERGED row sharing its sourcedId
+        found = [
+            replace(r, changes=changes.get((r.data_type, r.sourced_id), r.changes)) if r.outcome == "UPDATED" else r
+            for r in found
+        ]
     return found
 
 

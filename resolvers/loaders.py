@@ -9,9 +9,12 @@ import asyncpg
 from strawberry.dataloader import DataLoader
 
 from db.apps import AppRow, apps_by_ids
+from db.entities_read import EntityRow, SummaryRow, entities_by_keys, sync_wide_summaries
 from db.syncs import SyncRow, previous_sync_ids, syncs_by_ids
+from oneroster_csv.model import DataType
 
 Row = TypeVar("Row", AppRow, SyncRow)
+EntityKey = tuple[DataType, str]
 
 
 def _by_id(fetch: Callable[[Sequence[int]], Awaitable[list[Row]]]) -> DataLoader[int, Row | None]:
@@ -32,3 +35,19 @@ class Loaders:
             return [found.get(i) for i in ids]
 
         self.previous_sync_id: DataLoader[int, int | None] = DataLoader(load_fn=load_previous)
+
+        async def load_summaries(ids: list[int]) -> list[list[SummaryRow]]:
+            by_sync: dict[int, list[SummaryRow]] = {i: [] for i in ids}
+            for row in await sync_wide_summaries(pool, tenant_id, ids):
+                by_sync[row.sync_id].append(row)
+            return [by_sync[i] for i in ids]
+
+        # A sync's sync-wide summary rows, in data type order.
+        self.summaries: DataLoader[int, list[SummaryRow]] = DataLoader(load_fn=load_summaries)
+
+        async def load_entities(keys: list[EntityKey]) -> list[EntityRow | None]:
+            found = await entities_by_keys(pool, tenant_id, keys)
+            return [found.get(key) for key in keys]
+
+        # The current version (deleted ones included) of an entity by (data type, sourcedId).
+        self.entity: DataLoader[EntityKey, EntityRow | None] = DataLoader(load_fn=load_entities)

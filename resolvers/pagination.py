@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from resolvers.errors import BadInputError
 
 MAX_PAGE = 100
+Item = TypeVar("Item")
 
 
 def check_first(first: int) -> int:
@@ -27,3 +31,38 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, int]:
         return datetime.fromisoformat(at), int(row_id)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise BadInputError("`after` is not a cursor returned by this connection.") from exc
+
+
+def encode_cursor(kind: str, text: str) -> str:
+    """An opaque cursor: base64 of "kind:text", `kind` naming the connection it belongs to."""
+    return base64.urlsafe_b64encode(f"{kind}:{text}".encode()).decode()
+
+
+def decode_cursor(kind: str, cursor: str) -> str:
+    """The text inside a cursor of `kind`; anything else is a user error."""
+    try:
+        found, _, text = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadInputError("`after` is not a cursor returned by this connection.") from exc
+    if found != kind:
+        raise BadInputError("`after` is not a cursor returned by this connection.")
+    return text
+
+
+@dataclass(frozen=True)
+class Page(Generic[Item]):
+    """One keyset page of a connection: its items with their cursors, and how to count all matches (lazily, only
+    when the client asks for totalCount)."""
+
+    items: list[Item]
+    cursors: list[str]
+    has_next_page: bool
+    count: Callable[[], Awaitable[int]]
+
+
+async def _zero() -> int:
+    return 0
+
+
+def empty_page() -> Page[Any]:
+    return Page([], [], False, _zero)

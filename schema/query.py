@@ -6,10 +6,12 @@ import strawberry
 from strawberry import relay
 
 from resolvers import apps as app_resolvers
+from resolvers import entities as entity_resolvers
 from resolvers import syncs as sync_resolvers
 from resolvers.context import Context
 from schema.definitions.app import App
-from schema.definitions.enums import AppKind, SyncStatus
+from schema.definitions.entity import Entity, EntityConnection
+from schema.definitions.enums import AppKind, DataType, SyncStatus, stored_data_type
 from schema.definitions.sync import SyncConnection
 
 
@@ -38,3 +40,26 @@ class Query:
             statuses=None if status is None else [s.value for s in status],
         )  # fmt: skip
         return SyncConnection.from_page(page)
+
+    @strawberry.field(description="An entity of the tenant's current data (a deleted one too, with deleted: true).")
+    async def entity(self, info: strawberry.Info[Context, None], data_type: DataType, sourced_id: str) -> Entity | None:
+        row = await entity_resolvers.entity_by_key(info.context, stored_data_type(data_type), sourced_id)
+        return None if row is None else Entity.from_row(row)
+
+    @strawberry.field(description="Data Browsing: current entities of a type in sourcedId order.")
+    async def entities(
+        self,
+        info: strawberry.Info[Context, None],
+        data_type: DataType,
+        search: str | None = None,
+        school_id: strawberry.ID | None = None,
+        *,
+        first: int,
+        after: str | None = None,
+        include_deleted: bool = False,
+    ) -> EntityConnection:
+        page = await entity_resolvers.entity_page(
+            info.context, stored_data_type(data_type), first=first, after=after, search=search, school_id=school_id,
+            include_deleted=include_deleted,
+        )  # fmt: skip
+        return EntityConnection.from_page(page)

@@ -9,6 +9,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from resolvers.errors import DomainError
+from schema.definitions.entity import Entity
+from schema.definitions.record import RecordOutcome
+from schema.definitions.summary import ExportTypeSummary, ImportTypeSummary
 from schema.definitions.sync import Sync
 from schema.mutation import Mutation
 from schema.query import Query
@@ -31,7 +34,7 @@ def build_schema() -> Schema:
     return ProductSchema(
         query=Query,
         mutation=Mutation,
-        types=[Sync],
+        types=[Sync, RecordOutcome, Entity, ImportTypeSummary, ExportTypeSummary],
         config=StrawberryConfig(relay_max_results=100),
         extensions=[
             lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error"),

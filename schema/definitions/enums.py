@@ -6,6 +6,8 @@ import enum
 
 import strawberry
 
+from oneroster_csv.model import DataType as StoredDataType
+
 
 @strawberry.enum
 class AppKind(enum.Enum):
@@ -35,6 +37,32 @@ class DataType(enum.Enum):
     DEMOGRAPHICS = "DEMOGRAPHICS"
     ROLES = "ROLES"
     USER_PROFILES = "USER_PROFILES"
+
+
+def data_type_of(stored: StoredDataType) -> DataType:
+    return DataType[stored.name]
+
+
+def stored_data_type(data_type: DataType) -> StoredDataType:
+    return StoredDataType[data_type.name]
+
+
+@strawberry.enum(description="A number of a sync's summary; each one's records list exactly that many records.")
+class SummaryColumn(enum.Enum):
+    TOTAL = "TOTAL"
+    NO_CHANGE = "NO_CHANGE"
+    NEW = "NEW"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+    SKIPPED = "SKIPPED"
+    DUPLICATES = "DUPLICATES"
+    MERGED = "MERGED"
+    EXCLUDED = "EXCLUDED"
+    INVALID = "INVALID"
+    SKIPPED_BY_PROVIDER = "SKIPPED_BY_PROVIDER"
+    GRANTED_BY_PROVIDER = "GRANTED_BY_PROVIDER"
+    SKIPPED_BY_VENDOR = "SKIPPED_BY_VENDOR"
+    RECEIVED_BY_VENDOR = "RECEIVED_BY_VENDOR"
 
 
 @strawberry.enum

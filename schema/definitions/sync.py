@@ -10,11 +10,16 @@ from strawberry import relay
 
 from db.syncs import FINISHED_STATUSES, SyncFilter, SyncRow
 from resolvers import apps as app_resolvers
+from resolvers import records as record_resolvers
+from resolvers import summaries as summary_resolvers
 from resolvers import syncs as sync_resolvers
 from resolvers.context import Context
+from resolvers.entities import school_sourced_id
 from resolvers.syncs import SyncPage
 from schema.definitions.app import App
-from schema.definitions.enums import AppKind, DataType, SyncStatus
+from schema.definitions.enums import AppKind, DataType, SummaryColumn, SyncStatus, stored_data_type
+from schema.definitions.record import RecordOutcomeConnection
+from schema.definitions.summary import SchoolStatisticConnection, TypeSummary, type_summary
 
 
 @strawberry.type
@@ -115,6 +120,37 @@ class Sync(relay.Node):
     async def previous(self, info: strawberry.Info[Context, None]) -> Sync | None:
         row = await sync_resolvers.previous_sync(info.context, self.id)
         return None if row is None else Sync.from_row(row)
+
+    @strawberry.field(description="One summary per data type in the sync, in DataType order (counts as stored).")
+    async def summaries(self, info: strawberry.Info[Context, None]) -> list[TypeSummary]:
+        rows = await summary_resolvers.sync_summaries(info.context, self.row)
+        return [type_summary(self.row, row) for row in rows]
+
+    @strawberry.field(description="The per-school summary tables, in school sourcedId order.")
+    async def schools(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> SchoolStatisticConnection:
+        page = await summary_resolvers.school_page(info.context, self.row, first=first, after=after)
+        return SchoolStatisticConnection.from_page(self.row, page)
+
+    @strawberry.field(description="The records behind a summary number: all types or one, sync-wide or a school's.")
+    async def records(
+        self,
+        info: strawberry.Info[Context, None],
+        data_type: DataType | None = None,
+        column: SummaryColumn | None = None,
+        school_id: strawberry.ID | None = None,
+        *,
+        first: int,
+        after: str | None = None,
+    ) -> RecordOutcomeConnection:
+        page = await record_resolvers.sync_records(
+            info.context, self.row, first=first, after=after,
+            data_type=None if data_type is None else stored_data_type(data_type),
+            column="TOTAL" if column is None else column.value,
+            school_id=None if school_id is None else school_sourced_id(school_id),
+        )  # fmt: skip
+        return RecordOutcomeConnection.from_page(page)
 
 
 @strawberry.type

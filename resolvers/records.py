@@ -1,0 +1,146 @@
+"""The records behind every summary number (drill-downs) and an entity's history, within the caller's tenant."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from db.entities_read import HistoryCursor, count_history, history_page
+from db.outcomes import COLUMN_OUTCOMES, OUTCOME_NAMES, TYPE_OF_CODE, OutcomeCursor, OutcomeRecord, count_records
+from db.outcomes import page_records as page_outcomes
+from db.syncs import SyncRow
+from oneroster_csv.model import DataType
+from resolvers.context import Context
+from resolvers.errors import BadInputError, DomainError
+from resolvers.pagination import Page, check_first, decode_cursor, encode_cursor
+
+IMPORT_COLUMNS = frozenset(COLUMN_OUTCOMES)  # TOTAL, the outcomes, DUPLICATES and INVALID
+EXPORT_COLUMNS = frozenset({"TOTAL", "SKIPPED_BY_PROVIDER", "GRANTED_BY_PROVIDER", "SKIPPED_BY_VENDOR",
+                            "RECEIVED_BY_VENDOR"})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RecordKey:
+    """What identifies a record of a sync for `node(id:)`: the sync and the record's drill-down position."""
+
+    sync_id: int
+    position: OutcomeCursor
+
+    def encode(self) -> str:
+        return f"{self.sync_id}:{self.position.encode()}"
+
+    @classmethod
+    def decode(cls, text: str) -> RecordKey | None:
+        sync_id, _, position = text.partition(":")
+        if not sync_id.isdigit():
+            return None
+        try:
+            return cls(int(sync_id), OutcomeCursor.decode(position))
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    """A record of a sync as the API shows it."""
+
+    sync_id: int
+    record: OutcomeRecord
+
+    @property
+    def key(self) -> RecordKey:
+        return RecordKey(self.sync_id, self.record.cursor)
+
+
+def check_column(sync: SyncRow, column: str) -> None:
+    """The column must be one of the sync kind's summary columns; export drill-downs are not stored yet."""
+    if sync.kind == "EXPORT":
+        if column not in EXPORT_COLUMNS:
+            raise BadInputError(f"{column} is not a column of an export sync's summary.")
+        raise DomainError("The records of export syncs are not available yet.", code="NOT_IMPLEMENTED")
+    if column not in IMPORT_COLUMNS:
+        raise BadInputError(f"{column} is not a column of an import sync's summary.")
+
+
+async def sync_records(
+    ctx: Context,
+    sync: SyncRow,
+    *,
+    first: int,
+    after: str | None = None,
+    data_type: DataType | None = None,
+    column: str = "TOTAL",
+    school_id: str | None = None,
+) -> Page[SyncRecord]:
+    """One page of the records a summary column lists (one type or all, sync-wide or one school's)."""
+    tenant_id = ctx.require().tenant_id
+    check_first(first)
+    check_column(sync, column)
+    position = None
+    if after is not None:
+        try:
+            position = OutcomeCursor.decode(decode_cursor("r", after))
+        except ValueError as exc:
+            raise BadInputError("`after` is not a cursor returned by this connection.") from exc
+    async with ctx.pool.acquire() as conn:
+        records = await page_outcomes(conn, tenant_id, sync.id, data_type=data_type, column=column,
+                                      school_id=school_id, after=position, limit=first + 1)  # fmt: skip
+    records, has_next = records[:first], len(records) > first
+
+    async def count() -> int:
+        async with ctx.pool.acquire() as conn:
+            return await count_records(conn, tenant_id, sync.id, data_type=data_type, column=column,
+                                       school_id=school_id)  # fmt: skip
+
+    items = [SyncRecord(sync.id, r) for r in records]
+    return Page(items, [encode_cursor("r", r.cursor.encode()) for r in records], has_next, count)
+
+
+async def record_by_key(ctx: Context, key: RecordKey) -> SyncRecord | None:
+    """The record at exactly this position of a sync of the caller's tenant, or None."""
+    tenant_id = ctx.require().tenant_id
+    position = key.position
+    data_type = TYPE_OF_CODE.get(position.data_type)
+    outcome = OUTCOME_NAMES.get(position.outcome)
+    sync = await ctx.loaders.sync.load(key.sync_id)
+    if sync is None or sync.kind != "IMPORT" or data_type is None or outcome is None:
+        return None
+    # The first record of that outcome after the position just before it is the record, when it exists.
+    before = OutcomeCursor(position.data_type, position.sourced_id, position.line, position.outcome - 1)
+    async with ctx.pool.acquire() as conn:
+        found = await page_outcomes(conn, tenant_id, sync.id, data_type=data_type, column=outcome, after=before,
+                                    limit=1)  # fmt: skip
+    if not found or found[0].cursor != position:
+        return None
+    return SyncRecord(sync.id, found[0])
+
+
+async def records_by_keys(ctx: Context, node_ids: Iterable[str]) -> list[SyncRecord | None]:
+    async def one(node_id: str) -> SyncRecord | None:
+        key = RecordKey.decode(node_id)
+        return None if key is None else await record_by_key(ctx, key)
+
+    return list(await asyncio.gather(*(one(i) for i in node_ids)))
+
+
+async def entity_history(
+    ctx: Context, data_type: DataType, sourced_id: str, *, first: int, after: str | None = None
+) -> Page[SyncRecord]:
+    """One page of an entity's records across syncs, newest sync first."""
+    tenant_id = ctx.require().tenant_id
+    check_first(first)
+    position = None
+    if after is not None:
+        try:
+            position = HistoryCursor.decode(decode_cursor("h", after))
+        except ValueError as exc:
+            raise BadInputError("`after` is not a cursor returned by this connection.") from exc
+    entries = await history_page(ctx.pool, tenant_id, data_type, sourced_id, after=position, limit=first + 1)
+    entries, has_next = entries[:first], len(entries) > first
+
+    async def count() -> int:
+        return await count_history(ctx.pool, tenant_id, data_type, sourced_id)
+
+    items = [SyncRecord(e.sync_id, e.record) for e in entries]
+    return Page(items, [encode_cursor("h", e.cursor.encode()) for e in entries], has_next, count)

@@ -1,0 +1,116 @@
+"""Entity: a record of the tenant's current data (Data Browsing), its references, referrers and history."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from db.entities_read import EntityRow, references_of
+from oneroster_csv.model import DataType as StoredDataType
+from resolvers import entities as entity_resolvers
+from resolvers import records as record_resolvers
+from resolvers.context import Context
+from resolvers.pagination import Page
+from schema.definitions.connection import page_info
+from schema.definitions.enums import DataType, data_type_of, stored_data_type
+
+if TYPE_CHECKING:
+    from schema.definitions.record import RecordOutcomeConnection
+
+
+@strawberry.type
+class Entity(relay.Node):
+    id: relay.NodeID[str]
+    data_type: DataType
+    sourced_id: str
+    deleted: bool = strawberry.field(description="A deleted entity stays readable, with its last values.")
+    attributes: JSON = strawberry.field(description="Every column with a value, metadata.* included.")
+    row: strawberry.Private[EntityRow]
+
+    @classmethod
+    def from_row(cls, row: EntityRow) -> Entity:
+        return cls(
+            id=entity_resolvers.entity_key(row.data_type, row.sourced_id),
+            data_type=data_type_of(row.data_type),
+            sourced_id=row.sourced_id,
+            deleted=row.deleted,
+            attributes=JSON(row.attributes),
+            row=row,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info[Context, None], node_ids: Iterable[str], required: bool = False
+    ) -> list[Entity | None]:
+        rows = await entity_resolvers.entities_by_ids(info.context, node_ids)
+        return [None if row is None else cls.from_row(row) for row in rows]
+
+    @strawberry.field(description="The schools (orgs) the entity belongs to.")
+    async def schools(self, info: strawberry.Info[Context, None]) -> list[Entity]:
+        keys = [(StoredDataType.ORGS, school) for school in self.row.schools]
+        rows = await entity_resolvers.entities_by_keys(info.context, keys)
+        return [Entity.from_row(row) for row in rows if row is not None]
+
+    @strawberry.field(description="Every sourcedId the entity points to, by the column that holds it.")
+    def references(self) -> list[EntityReference]:
+        return [
+            EntityReference(field=field, data_type=data_type_of(target), sourced_id=sourced_id)
+            for field, target, sourced_id in references_of(self.row.data_type, self.row.attributes)
+        ]
+
+    @strawberry.field(description="Entities of a type that point to this one, in sourcedId order.")
+    async def referenced_by(
+        self,
+        info: strawberry.Info[Context, None],
+        data_type: DataType,
+        first: int,
+        after: str | None = None,
+        include_deleted: bool = False,
+    ) -> EntityConnection:
+        page = await entity_resolvers.entity_page(
+            info.context, stored_data_type(data_type), first=first, after=after, include_deleted=include_deleted,
+            referenced=(self.row.data_type, self.sourced_id),
+        )  # fmt: skip
+        return EntityConnection.from_page(page)
+
+    @strawberry.field(description="The entity's records across syncs, newest sync first.")
+    async def history(
+        self, info: strawberry.Info[Context, None], first: int, after: str | None = None
+    ) -> Annotated[RecordOutcomeConnection, strawberry.lazy("schema.definitions.record")]:
+        from schema.definitions.record import RecordOutcomeConnection
+
+        page = await record_resolvers.entity_history(
+            info.context, self.row.data_type, self.sourced_id, first=first, after=after
+        )
+        return RecordOutcomeConnection.from_page(page)
+
+
+@strawberry.type
+class EntityReference:
+    field: str = strawberry.field(description="The CSV column that holds the reference.")
+    data_type: DataType
+    sourced_id: str
+
+    @strawberry.field(description="The entity referenced; null when the tenant has no such entity.")
+    async def entity(self, info: strawberry.Info[Context, None]) -> Entity | None:
+        row = await info.context.loaders.entity.load((stored_data_type(self.data_type), self.sourced_id))
+        return None if row is None else Entity.from_row(row)
+
+
+@strawberry.type
+class EntityConnection(relay.Connection[Entity]):
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @classmethod
+    def from_page(cls, page: Page[EntityRow]) -> EntityConnection:
+        edges = [relay.Edge(node=Entity.from_row(row), cursor=cursor)
+                 for row, cursor in zip(page.items, page.cursors, strict=True)]  # fmt: skip
+        return cls(edges=edges, page_info=page_info(page), count=page.count)
+
+    @strawberry.field(description="How many entities match, over all pages.")
+    async def total_count(self) -> int:
+        return await self.count()
