@@ -58,7 +58,15 @@ _WS = " \t"
 
 
 def blank_to_null(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in frame.columns)
+    """Blank cells become null; columns without a blank pass through uncopied (most of a large file's columns)."""
+    if frame.width == 0 or frame.height == 0:
+        return frame
+    has_blank = frame.select((pl.col(c) == "").any() for c in frame.columns).row(0)
+    return frame.with_columns(
+        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
+        for c, blank in zip(frame.columns, has_blank, strict=True)
+        if blank
+    )
 
 
 def trim_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -217,8 +225,12 @@ def list_items(t: pl.Series, strict: bool) -> Norm:
     inner = pl.select(
         pl.when(t.str.starts_with("[") & t.str.ends_with("]")).then(t.str.slice(1, t.str.len_chars() - 2)).otherwise(t)
     ).to_series()
-    items = inner.str.split(",").list.eval(
-        pl.element().str.strip_chars().str.strip_chars("\"'").str.strip_chars().filter(pl.element().str.len_bytes() > 0)
+    # Brackets and quotes around items are JSON-ish wrapping, never part of an identifier or grade: strip them all,
+    # so normalising a normalised value changes nothing.
+    items = (
+        inner.str.split(",")
+        .list.eval(pl.element().str.strip_chars(" \t\"'[]"))
+        .list.eval(pl.element().filter(pl.element().str.len_bytes() > 0))  # filter the stripped items, not the raw
     )
     value = items.list.join(",")
     value = pl.select(pl.when(value.str.len_bytes() == 0).then(None).otherwise(value)).to_series()
