@@ -245,10 +245,7 @@ def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
         schema = {cell_name(i): pl.String for i in range(width)}
         frame = pl.DataFrame(slow_rows, schema=schema, orient="row")
         parts.append(frame.with_columns(pl.Series(LINE, slow_lines, dtype=pl.Int64)))
-    if slow or consumed:
-        fast = body.filter(~pl.col("_i").is_in(list(set(slow) | consumed)))
-    else:
-        fast = body
+    fast = body.filter(~pl.col("_i").is_in(list(set(slow) | consumed))) if slow or consumed else body
     clean = fast.height == body.height and blank_count == 0
     if clean and len(allowed) == 1:
         # The common case parses straight from the raw bytes: let the line texts go first (a million rows of them

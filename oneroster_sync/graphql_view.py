@@ -1,4 +1,13 @@
-"""The GraphQL endpoint: authenticates each HTTP request and each WebSocket connection, builds the context."""
+"""The GraphQL endpoint: authenticates each HTTP request and each WebSocket connection, builds the context, and speaks
+GraphQL-over-HTTP (https://graphql.github.io/graphql-over-http/draft/):
+
+- `application/json` answers (the default, also for `*/*` or no Accept header) keep the legacy behaviour: 200 with
+  `errors` once the request was understood, 400 for a request that is not one (malformed JSON, no query).
+- A client that prefers `application/graphql-response+json` gets that media type and its status codes: 400 without a
+  `data` key when the operation never started (parse, validation, variable coercion errors), 200 once it did.
+- A mutation over GET is refused with 405 and `Allow: POST`, whichever media type.
+- Requests the view cannot interpret get a GraphQL-shaped `{"errors": [...]}` body instead of plain text.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +15,27 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from db.tenants import Principal, authenticate
 from resolvers.context import Context
+
+JSON = "application/json"
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
 def bearer_token(value: object) -> str | None:
@@ -25,6 +44,54 @@ def bearer_token(value: object) -> str | None:
         return None
     scheme, _, token = value.strip().partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    """(media range, q) of each entry of an Accept header, in header order."""
+    ranges: list[tuple[str, float]] = []
+    for entry in accept.split(","):
+        media, *params = (part.strip() for part in entry.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            ranges.append((media.lower(), quality))
+    return ranges
+
+
+def response_media_type(accept: str | None) -> str:
+    """`application/graphql-response+json` only when the client names it and prefers it (a higher q, or listed first
+    at the same q) to `application/json`; `application/json` otherwise, also for `*/*` and no Accept header."""
+    ranges = _media_ranges(accept or "")
+
+    def rank(*names: str) -> tuple[float, int] | None:
+        """(q, position) of the first range among `names`, most specific name first."""
+        for name in names:
+            for position, (media, quality) in enumerate(ranges):
+                if media == name:
+                    return quality, position
+        return None
+
+    graphql = rank(GRAPHQL_RESPONSE_JSON)
+    if graphql is None or graphql[0] <= 0:
+        return JSON
+    json = rank(JSON, "application/*", "*/*")
+    if json is None or json[0] <= 0:
+        return GRAPHQL_RESPONSE_JSON
+    return GRAPHQL_RESPONSE_JSON if graphql[0] > json[0] or (graphql[0] == json[0] and graphql[1] < json[1]) else JSON
+
+
+def never_executed(response: GraphQLHTTPResponse) -> bool:
+    """Whether the operation failed before execution started: no data, and no error belongs to a field (a path)."""
+    errors = response.get("errors") or []
+    return (
+        response.get("data") is None and bool(errors) and all(not (isinstance(e, dict) and "path" in e) for e in errors)
+    )
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -61,3 +128,66 @@ class GraphQLView(GraphQL[Context, None]):
         if context.principal is None:
             raise ConnectionRejectionError({"message": "Authentication required"})
         return None
+
+    # --- GraphQL-over-HTTP ------------------------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:  # strawberry would answer these in plain text
+            response = self._request_error(request, error)
+        await response(scope, receive, send)
+
+    def _request_error(self, request: Request, error: HTTPException) -> Response:
+        body = self.encode_json({"errors": [{"message": error.reason}]})
+        media_type = response_media_type(request.headers.get("accept"))
+        headers = {"Allow": "POST"} if error.status_code == 405 else None
+        return Response(body, status_code=error.status_code, media_type=media_type, headers=headers)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        # The sub-response carries the negotiated media type to create_response, which is not given the request.
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as error:
+            cause = error.__cause__
+            if isinstance(cause, CannotGetOperationTypeError):
+                # A request error like a validation error (spec: 200 with application/json), not a malformed request.
+                return ExecutionResult(data=None, errors=[GraphQLError(error.reason)])
+            if (request_adapter.method == "GET" and isinstance(cause, InvalidOperationTypeError)
+                    and cause.operation_type is OperationType.MUTATION):  # fmt: skip
+                raise HTTPException(405, "Mutations are only accepted over POST.") from error
+            raise
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        media_type = sub_response.media_type or JSON
+        status_code = sub_response.status_code or 200
+        body: object = response_data
+        if media_type == GRAPHQL_RESPONSE_JSON and isinstance(response_data, dict) and never_executed(response_data):
+            body = {key: value for key, value in response_data.items() if key != "data"}  # the spec: no data key
+            status_code = 400
+        response = Response(self.encode_json(body), status_code=status_code, media_type=media_type)
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        return response
