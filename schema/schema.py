@@ -7,7 +7,16 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry import Schema
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -42,8 +51,18 @@ class HideSuggestionsFromStrangers(SchemaExtension):
         if getattr(self.execution_context.context, "principal", None) is not None:
             return
         result = self.execution_context.result
-        for error in getattr(result, "errors", None) or []:
-            error.message = without_suggestions(error.message)
+        errors = getattr(result, "errors", None)
+        if result is None or not errors:
+            return
+        # New errors, never edited in place: ValidationCache hands the same error objects to every request.
+        result.errors = [_with_message(e, without_suggestions(e.message)) for e in errors]
+
+
+def _with_message(error: GraphQLError, message: str) -> GraphQLError:
+    if message == error.message:
+        return error
+    return GraphQLError(message, error.nodes, error.source, error.positions, error.path, error.original_error,
+                        error.extensions)  # fmt: skip
 
 
 class ProductSchema(Schema):
@@ -52,6 +71,13 @@ class ProductSchema(Schema):
         unexpected = [e for e in errors if not isinstance(e.original_error, DomainError)]
         if unexpected:
             super().process_errors(unexpected, execution_context)
+
+
+# QueryDepthLimiter and MaxAliasesLimiter make new rule classes per instance, so per request, and ValidationCache keys
+# on the rule classes: the same rules, made once, let it hit. (The rules hold no state; graphql-core instantiates them
+# per validation.)
+GUARD_RULES = (depth_limit_rule(12, None), alias_limit_rule(30))
+MAX_TOKENS = 4000
 
 
 def build_schema() -> Schema:
@@ -63,9 +89,10 @@ def build_schema() -> Schema:
         extensions=[
             lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error"),
             HideSuggestionsFromStrangers,
-            lambda: QueryDepthLimiter(max_depth=12),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
-            lambda: MaxTokensLimiter(max_token_count=4000),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),  # before ParserCache: the limit is a parse option
+            lambda: ParserCache(maxsize=256),
+            lambda: AddValidationRules(list(GUARD_RULES)),
+            lambda: ValidationCache(maxsize=256),
         ],
     )
 
