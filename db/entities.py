@@ -15,8 +15,9 @@ from enum import IntEnum
 import polars as pl
 
 from db.pool import Connection
+from db.sql import ident
 from oneroster_csv.model import DataType
-from oneroster_csv.spec import file_spec
+from oneroster_csv.spec import layout_specs
 
 TABLES: dict[DataType, str] = {
     DataType.ORGS: "orgs_versions",
@@ -46,17 +47,10 @@ class VersionKind(IntEnum):
 
 def attribute_columns(data_type: DataType) -> list[str]:
     """Every CSV column of the type over all layouts (1.1, 1.2, 1.2 with resourceSourcedIds), sourcedId first."""
-    names: list[str] = []
-    layouts: list[tuple[str, str | None]] = [("1.1", None), ("1.2", None)]
-    if data_type is DataType.USERS:
-        layouts.append(("1.2", "1.2+resourceSourcedIds"))
-    for version, layout in layouts:
-        try:
-            spec = file_spec(data_type, version, layout)
-        except (KeyError, ValueError):
-            continue  # roles and userProfiles exist in 1.2 only
-        names += [c.name for c in spec.columns if c.name not in names]
-    return names
+    names: dict[str, None] = {}
+    for spec in layout_specs(data_type):
+        names.update(dict.fromkeys(spec.names))
+    return list(names)
 
 
 # Columns of a version row besides the attributes, in table order.
@@ -66,10 +60,6 @@ VERSION_HEAD = ("tenant_id", "sourcedId", "valid_from", "valid_to", "kind", "con
 
 def version_columns(data_type: DataType) -> list[str]:
     return [*VERSION_HEAD, *attribute_columns(data_type)[1:], "metadata"]
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], *args: object) -> pl.DataFrame:
@@ -99,7 +89,7 @@ async def current_values(
 ) -> pl.DataFrame:
     """Attribute columns of the live (not deleted) current entities, optionally only those of `keys`."""
     table = TABLES[data_type]
-    select = ", ".join(_ident(c) for c in ["sourcedId", *columns])
+    select = ", ".join(ident(c) for c in ["sourcedId", *columns])
     where = f"tenant_id = {int(tenant_id)} AND valid_to IS NULL AND kind <> {int(VersionKind.DELETED)}"
     schema: dict[str, pl.DataType] = {name: pl.String() for name in ["sourcedId", *columns]}
     if keys is None:
@@ -171,8 +161,8 @@ async def supersede(
         return pl.DataFrame(schema={"sourcedId": pl.String, "schools": pl.List(pl.String)})
     table = TABLES[data_type]
     columns = [c for c in version_columns(data_type) if c not in ("valid_from", "valid_to", "kind", "line")]
-    listed = ", ".join(_ident(c) for c in columns)
-    selected = ", ".join(f"closed.{_ident(c)}" for c in columns)
+    listed = ", ".join(ident(c) for c in columns)
+    selected = ", ".join(f"closed.{ident(c)}" for c in columns)
     records = await conn.fetch(
         f"""WITH closed AS (
                 UPDATE {table} SET valid_to = $2

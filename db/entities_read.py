@@ -16,8 +16,9 @@ from typing import Any
 from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns
 from db.outcomes import NO_LINE, OUTCOME_CODES, OUTCOME_NAMES, FieldChange, OutcomeRecord, RecordIssue, _compare
 from db.pool import Executor
+from db.sql import Params, ident
 from oneroster_csv.model import DataType
-from oneroster_csv.spec import file_spec
+from oneroster_csv.spec import layout_specs
 
 TYPE_OF_CODE: dict[int, DataType] = {code: data_type for data_type, code in TYPE_CODES.items()}
 _APPLIED = (OUTCOME_CODES["NEW"], OUTCOME_CODES["UPDATED"], OUTCOME_CODES["NO_CHANGE"])
@@ -35,21 +36,6 @@ SEARCH_COLUMNS: dict[DataType, tuple[str, ...]] = {
     DataType.ROLES: ("userSourcedId", "orgSourcedId"),
     DataType.USER_PROFILES: ("username", "userSourcedId"),
 }
-
-
-class _Params:
-    """Positional parameters of one statement: each value gets the next $n, with a cast so its type is known."""
-
-    def __init__(self) -> None:
-        self.values: list[Any] = []
-
-    def __call__(self, value: Any, cast: str) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}::{cast}"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _json(value: Any) -> Any:
@@ -73,14 +59,7 @@ class Reference:
 def reference_columns(data_type: DataType) -> tuple[Reference, ...]:
     """Every reference column of the type over all its layouts (demographics.sourcedId is its user's sourcedId)."""
     found: dict[str, Reference] = {}
-    layouts: list[tuple[str, str | None]] = [("1.1", None), ("1.2", None)]
-    if data_type is DataType.USERS:
-        layouts.append(("1.2", "1.2+resourceSourcedIds"))
-    for version, layout in layouts:
-        try:
-            spec = file_spec(data_type, version, layout)
-        except (KeyError, ValueError):
-            continue
+    for spec in layout_specs(data_type):
         if spec.sourced_id_ref is not None:
             found.setdefault("sourcedId", Reference("sourcedId", spec.sourced_id_ref, False))
         for column in spec.columns:
@@ -142,7 +121,7 @@ async def entities_by_keys(
         by_type.setdefault(data_type, []).append(sourced_id)
     if not by_type:
         return {}
-    params = _Params()
+    params = Params()
     tenant = params(tenant_id, "bigint")
     selects = [
         f"SELECT {TYPE_CODES[t]} AS data_type, to_jsonb(v) AS doc FROM {TABLES[t]} v "
@@ -174,7 +153,7 @@ class EntityFilter:
     # referencedBy: entities whose reference columns to `referenced[0]` hold the sourcedId `referenced[1]`
     referenced: tuple[DataType, str] | None = None
 
-    def where(self, params: _Params) -> str | None:
+    def where(self, params: Params) -> str | None:
         """SQL predicates over the type's versions `v`; None when nothing can match."""
         clauses = [f"v.tenant_id = {params(self.tenant_id, 'bigint')}", "v.valid_to IS NULL"]
         if not self.include_deleted:
@@ -182,7 +161,7 @@ class EntityFilter:
         if self.search:
             pattern = params(_like(self.search), "text")
             columns = ["sourcedId", *SEARCH_COLUMNS[self.data_type]]
-            matches = [f"v.{_ident(c)} ILIKE {pattern}" for c in columns]
+            matches = [f"v.{ident(c)} ILIKE {pattern}" for c in columns]
             if self.data_type is DataType.USERS:
                 matches.append(f"""(v."givenName" || ' ' || v."familyName") ILIKE {pattern}""")
             clauses.append("(" + " OR ".join(matches) + ")")
@@ -195,9 +174,9 @@ class EntityFilter:
                 return None
             value = params(sourced_id, "text")
             tests = [
-                f"{value} = ANY(string_to_array(v.{_ident(r.field)}, ','))"
+                f"{value} = ANY(string_to_array(v.{ident(r.field)}, ','))"
                 if r.is_list
-                else f"v.{_ident(r.field)} = {value}"
+                else f"v.{ident(r.field)} = {value}"
                 for r in refs
             ]
             clauses.append("(" + " OR ".join(tests) + ")")
@@ -206,7 +185,7 @@ class EntityFilter:
 
 async def page_entities(conn: Executor, where: EntityFilter, *, after: str | None, limit: int) -> list[EntityRow]:
     """Up to `limit` matching current entities in sourcedId order, strictly after the sourcedId `after`."""
-    params = _Params()
+    params = Params()
     predicates = where.where(params)
     if predicates is None:
         return []
@@ -221,7 +200,7 @@ async def page_entities(conn: Executor, where: EntityFilter, *, after: str | Non
 
 
 async def count_entities(conn: Executor, where: EntityFilter) -> int:
-    params = _Params()
+    params = Params()
     predicates = where.where(params)
     if predicates is None:
         return 0
@@ -268,7 +247,7 @@ class HistoryEntry:
         return HistoryCursor(self.sync_id, line, OUTCOME_CODES[self.record.outcome])
 
 
-def _history_union(data_type: DataType, tenant_id: int, sourced_id: str, params: _Params) -> str:
+def _history_union(data_type: DataType, tenant_id: int, sourced_id: str, params: Params) -> str:
     """The entity's records over the syncs of installed apps, in the parts a drill-down reads them from:
     written  - versions a sync wrote (valid_from = its applied_seq), by kind (KEPT versions are no record of it);
     carried  - bulk syncs of the type the current-at-the-time version lived across: NO_CHANGE (derived);
@@ -341,7 +320,7 @@ async def history_page(
     limit: int = 100,
 ) -> list[HistoryEntry]:
     """The entity's records across syncs, newest sync first (then by line and outcome), after the cursor."""
-    params = _Params()
+    params = Params()
     union = _history_union(data_type, tenant_id, sourced_id, params)
     keyset = ""
     if after is not None:
@@ -357,7 +336,7 @@ async def history_page(
 
 
 async def count_history(conn: Executor, tenant_id: int, data_type: DataType, sourced_id: str) -> int:
-    params = _Params()
+    params = Params()
     union = _history_union(data_type, tenant_id, sourced_id, params)
     count: int = await conn.fetchval(f"SELECT count(*) FROM ({union}) AS h", *params.values)
     return count

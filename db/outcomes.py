@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
 from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns
 from db.pool import Connection
+from db.sql import Params, ident
 from oneroster_csv.model import DataType
-from oneroster_csv.spec import file_spec
+from oneroster_csv.spec import set_columns
 
 OUTCOME_CODES: dict[str, int] = {"NEW": 1, "UPDATED": 2, "NO_CHANGE": 3, "DELETED": 4, "SKIPPED": 6, "MERGED": 7,
                                  "EXCLUDED": 8}  # fmt: skip
@@ -119,21 +119,6 @@ class _Selection:
     school_id: str | None
 
 
-class _Params:
-    """Positional parameters of one statement: each value gets the next $n, with a cast so its type is known."""
-
-    def __init__(self) -> None:
-        self.values: list[Any] = []
-
-    def __call__(self, value: Any, cast: str) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}::{cast}"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 async def _scope(conn: Connection, tenant_id: int, sync_id: int) -> _Scope | None:
     applied = await conn.fetchrow("SELECT applied_seq FROM syncs WHERE tenant_id = $1 AND id = $2", tenant_id, sync_id)
     if applied is None:
@@ -157,7 +142,7 @@ def _outcomes_of(column: str) -> tuple[int, ...]:
 
 
 def _parts(
-    data_type: DataType, selection: _Selection, scope: _Scope, params: _Params, only: str | None = None
+    data_type: DataType, selection: _Selection, scope: _Scope, params: Params, only: str | None = None
 ) -> dict[str, str]:
     """Part name -> `FROM ... WHERE ...` of the part's rows that the column (and school) selects (`only`: just that
     part, so that the statement has no parameter it does not use)."""
@@ -212,7 +197,7 @@ async def count_records(
         return 0
     total = 0
     for each in _types(data_type):
-        params = _Params()
+        params = Params()
         parts = _parts(each, _Selection(tenant_id, sync_id, column, school_id), scope, params)
         counted = " + ".join(f"(SELECT count(*) {where})" for where in parts.values())
         total += int(await conn.fetchval(f"SELECT {counted}", *params.values))
@@ -223,11 +208,11 @@ def _types(data_type: DataType | None) -> list[DataType]:
     return list(TABLES) if data_type is None else [data_type]
 
 
-def _part_select(name: str, where: str, data_type: DataType, after: OutcomeCursor | None, params: _Params) -> str:
+def _part_select(name: str, where: str, data_type: DataType, after: OutcomeCursor | None, params: Params) -> str:
     """One part's rows after the cursor, in the union's columns (versions: attribute columns; explicit: jsonb)."""
     attributes = attribute_columns(data_type)[1:]
     if name == "explicit":
-        values = ", ".join(f"NULL::text AS {_ident(c)}" for c in attributes)
+        values = ", ".join(f"NULL::text AS {ident(c)}" for c in attributes)
         select = (f'SELECT "sourcedId", line, outcome::int AS outcome, invalid, schools, issues, attributes, changes, '
                   f"{values}, NULL::jsonb AS metadata")  # fmt: skip
         keyset = ""
@@ -235,7 +220,7 @@ def _part_select(name: str, where: str, data_type: DataType, after: OutcomeCurso
             keyset = (f' AND ("sourcedId", line, outcome) > ({params(after.sourced_id, "text")}, '
                       f'{params(after.line, "int")}, {params(after.outcome, "int")})')  # fmt: skip
         return f"{select} {where}{keyset}"
-    values = ", ".join(_ident(c) for c in attributes)
+    values = ", ".join(ident(c) for c in attributes)
     line = "line" if name == "written" else "NULL::int"  # a carried record has no line of this sync
     outcome = "kind::int" if name == "written" else str(OUTCOME_CODES["NO_CHANGE"])
     select = (f'SELECT "sourcedId", {line} AS line, {outcome} AS outcome, invalid, schools, issues, '
@@ -286,11 +271,11 @@ async def _page_of_type(
       were written together) and sorted, instead of walking the whole primary key to find a few.
     """
     bound: str | None = None
-    params = _Params()
+    params = Params()
     parts = _parts(data_type, selection, scope, params)
     # (INVALID records are few among the carried ones: probing them would walk the key range twice.)
     if "carried" in parts and len(parts) > 1 and selection.column != "INVALID":
-        alone = _Params()  # a statement of its own: only the carried part's parameters
+        alone = Params()  # a statement of its own: only the carried part's parameters
         where = _parts(data_type, selection, scope, alone, only="carried")["carried"]
         carried = _part_select("carried", where, data_type, after, alone)
         probe = await conn.fetchrow(
@@ -389,18 +374,6 @@ def _record(data_type: DataType, row: Any) -> OutcomeRecord:
     )
 
 
-@cache
-def _set_columns(data_type: DataType) -> frozenset[str]:
-    """List columns compared as sets (orgSourcedIds, grades): their order says nothing."""
-    names: set[str] = set()
-    for version in ("1.1", "1.2"):
-        try:
-            names |= {c.name for c in file_spec(data_type, version).columns if c.as_set}
-        except (KeyError, ValueError):
-            continue  # roles and userProfiles exist in 1.2 only
-    return frozenset(names)
-
-
 def _same(before: str | None, after: str | None, as_set: bool) -> bool:
     if before == after:
         return True
@@ -408,7 +381,7 @@ def _same(before: str | None, after: str | None, as_set: bool) -> bool:
 
 
 def _compare(data_type: DataType, before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
-    sets = _set_columns(data_type)
+    sets = set_columns(data_type)
     found = [FieldChange(c, before.get(c), after.get(c)) for c in attribute_columns(data_type)
              if c not in _NOT_CONTENT and not _same(before.get(c), after.get(c), c in sets)]  # fmt: skip
     old = {k: v for k, v in (_json(before.get("metadata")) or {}).items() if v is not None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 
 from .model import DataType
 
@@ -266,6 +267,21 @@ def file_spec(data_type: DataType, version: str, layout: str | None = None) -> F
         DataType.ROLES: ROLES,
         DataType.USER_PROFILES: USER_PROFILES,
     }[data_type]
+
+
+@cache
+def layout_specs(data_type: DataType) -> tuple[FileSpec, ...]:
+    """Every layout's spec of a type, each once: 1.1, 1.2 and, for users, 1.2 with resourceSourcedIds."""
+    specs = [file_spec(data_type, "1.1"), file_spec(data_type, "1.2")]
+    if data_type is DataType.USERS:
+        specs.append(USERS_12_RESOURCES)
+    return tuple(dict.fromkeys(specs))
+
+
+@cache
+def set_columns(data_type: DataType) -> frozenset[str]:
+    """List columns compared as sets (orgSourcedIds, grades): their order says nothing."""
+    return frozenset(c.name for spec in layout_specs(data_type) for c in spec.columns if c.as_set)
 
 
 # Legacy (1.0) names and producer typos seen in the wild, per file ("*" = any file). Keys are lower-case.

@@ -18,7 +18,7 @@ import polars as pl
 from db.entities import VersionKind, attribute_columns
 from oneroster_csv.model import DataType
 from oneroster_csv.reader import LINE
-from oneroster_csv.spec import file_spec
+from oneroster_csv.spec import set_columns
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, Outcome
 
 # status and dateLastModified say how a row was sent, not what the record is: they never make it UPDATED (§2).
@@ -31,18 +31,6 @@ HASH_SEED = 0x0E5F
 @cache
 def content_columns(data_type: DataType) -> tuple[str, ...]:
     return tuple(c for c in attribute_columns(data_type) if c not in NOT_CONTENT)
-
-
-@cache
-def set_columns(data_type: DataType) -> frozenset[str]:
-    """List columns compared as sets (orgSourcedIds, grades)."""
-    names: set[str] = set()
-    for version in ("1.1", "1.2"):
-        try:
-            names |= {c.name for c in file_spec(data_type, version).columns if c.as_set}
-        except (KeyError, ValueError):
-            continue
-    return frozenset(names)
 
 
 def issues_by_line(findings: pl.DataFrame) -> pl.DataFrame:

@@ -13,10 +13,10 @@ from typing import Any
 import polars as pl
 
 from db.entities import TYPE_CODES
+from db.entities_read import reference_columns as columns_referencing
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.reader import LINE
-from oneroster_csv.spec import file_spec
 from workers.imports.diff import INVALID, classify, issues_by_line, prepare
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.references import check_references, check_semantics, reference_columns
@@ -73,13 +73,7 @@ def needed_types(modes: dict[DataType, FileMode]) -> set[DataType]:
 
 @cache
 def reference_targets(data_type: DataType) -> frozenset[DataType]:
-    targets: set[DataType] = {DataType.USERS} if data_type is DataType.DEMOGRAPHICS else set()
-    for version in ("1.1", "1.2"):
-        try:
-            targets |= {c.ref for c in file_spec(data_type, version).columns if c.ref is not None}
-        except (KeyError, ValueError):
-            continue
-    return frozenset(targets)
+    return frozenset(reference.target for reference in columns_referencing(data_type))
 
 
 def fold_package(package: Package, options: ImportOptions) -> dict[DataType, TypeRows]:
