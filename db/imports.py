@@ -41,15 +41,6 @@ async def mark_running(conn: Connection, tenant_id: int, sync_id: int, options: 
     return row is not None
 
 
-async def set_progress(conn: Connection, tenant_id: int, sync_id: int, phase: str, processed: int,
-                       total: int | None) -> None:  # fmt: skip
-    await conn.execute(
-        """UPDATE syncs SET progress_phase = $3, progress_processed = $4, progress_total = $5
-           WHERE tenant_id = $1 AND id = $2""",
-        tenant_id, sync_id, phase, processed, total,
-    )  # fmt: skip
-
-
 async def finish_sync(
     conn: Connection,
     tenant_id: int,

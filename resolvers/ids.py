@@ -22,13 +22,6 @@ def decode_id(global_id: str, type_name: str) -> int:
     return int(decoded.node_id)
 
 
-def try_decode_id(global_id: str, type_name: str) -> int | None:
-    try:
-        return decode_id(global_id, type_name)
-    except BadInputError:
-        return None
-
-
 Row = TypeVar("Row")
 
 

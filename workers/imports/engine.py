@@ -269,18 +269,7 @@ def _same_as_held(plans: list[TypePlan], held: pl.DataFrame) -> None:
     """Sync-wide counts computed now must equal the held ones (deleted schools are only known once applied)."""
     items = pl.concat([outcome_items(p) for p in plans]) if plans else None
     now = summarize(items, _type_codes(plans)) if items is not None else pl.DataFrame()
-    columns = [
-        "data_type",
-        "total",
-        "no_change",
-        "new",
-        "updated",
-        "deleted",
-        "skipped",
-        "merged",
-        "excluded",
-        "invalid",
-    ]
+    columns = [c for c in db_imports.SUMMARY_COLUMNS if c != "school_id"]
     wide = [frame.filter(pl.col("school_id") == "").select(columns).sort("data_type") for frame in (now, held)]
     if not wide[0].equals(wide[1]):
         raise HoldNotApprovable("HOLD_CHANGED", "The sync no longer computes to what was held; discard it and "

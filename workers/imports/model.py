@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -53,9 +53,6 @@ class ImportOptions:
             hold_delete_minimum=int(settings.get("holdDeleteMinimum", 25)),
             dry_run=dry_run,
         )
-
-    def with_dry_run(self, dry_run: bool) -> ImportOptions:
-        return replace(self, dry_run=dry_run)
 
 
 def empty_findings() -> pl.DataFrame:

@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from oneroster_csv import HARD_FLAG, SOFT_FLAG
+from oneroster_csv import HARD_FLAG
 from oneroster_csv.api import FileTable
 from oneroster_csv.model import FileMode
 from oneroster_csv.reader import LINE
@@ -51,10 +51,6 @@ def fold_rows(table: FileTable, domains: Sequence[str]) -> TypeRows:
         rows.deletions = deleting.select(SOURCED_ID, LINE)
         rows.records = rows.records.filter(pl.col("status") != "tobedeleted")
     return rows
-
-
-def soft_lines(table: FileTable) -> pl.Series:
-    return table.frame.filter(pl.col(SOFT_FLAG))[LINE]
 
 
 def _fold_duplicates(rows: TypeRows, list_columns: set[str]) -> None:
