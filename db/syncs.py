@@ -122,16 +122,51 @@ async def previous_sync_ids(conn: Executor, tenant_id: int, ids: Sequence[int]) 
     return {r["id"]: r["previous_id"] for r in records}
 
 
-async def insert_sync(conn: Executor, tenant_id: int, app_id: int, *, dry_run: bool = False) -> SyncRow:
-    """A new QUEUED sync of an installed app of this tenant (its kind is the app's)."""
+async def insert_sync(
+    conn: Executor,
+    tenant_id: int,
+    app_id: int,
+    *,
+    dry_run: bool = False,
+    upload_key: str | None = None,
+    kind: str | None = None,
+) -> SyncRow:
+    """A new QUEUED sync of an installed app of this tenant (its kind is the app's, which must be `kind` if given)."""
     record = await conn.fetchrow(
         f"""WITH s AS (
-                INSERT INTO syncs (tenant_id, app_id, kind, dry_run)
-                SELECT tenant_id, id, kind, $3 FROM apps WHERE tenant_id = $1 AND id = $2 AND uninstalled_at IS NULL
+                INSERT INTO syncs (tenant_id, app_id, kind, dry_run, upload_key)
+                SELECT tenant_id, id, kind, $3, $4 FROM apps
+                WHERE tenant_id = $1 AND id = $2 AND uninstalled_at IS NULL AND kind = coalesce($5, kind)
                 RETURNING *)
             SELECT {_COLUMNS} FROM s""",
-        tenant_id, app_id, dry_run,
+        tenant_id, app_id, dry_run, upload_key, kind,
     )  # fmt: skip
     if record is None:
-        raise LookupError(f"no installed app {app_id} for this tenant")
+        raise LookupError(f"no installed {(kind or '').lower()} app {app_id} for this tenant".replace("  ", " "))
     return _row(record)
+
+
+async def store_progress(
+    conn: Executor, tenant_id: int, sync_id: int, phase: str, processed: int, total: int | None
+) -> bool | None:
+    """Store a RUNNING sync's progress snapshot; True when a cancel was requested, None when nothing was stored.
+
+    SKIP LOCKED: while the sync's own transaction holds the row (it is finishing), the snapshot is dropped rather
+    than waited for, so a progress report never blocks the import it reports on.
+    """
+    cancel_requested: bool | None = await conn.fetchval(
+        """UPDATE syncs s SET progress_phase = $3, progress_processed = $4, progress_total = $5,
+                  progress_at = clock_timestamp()
+           FROM (SELECT tenant_id, id FROM syncs WHERE tenant_id = $1 AND id = $2 AND status = 'RUNNING'
+                 FOR NO KEY UPDATE SKIP LOCKED) locked
+           WHERE s.tenant_id = locked.tenant_id AND s.id = locked.id
+           RETURNING s.cancel_requested_at IS NOT NULL""",
+        tenant_id, sync_id, phase, processed, total,
+    )  # fmt: skip
+    return cancel_requested
+
+
+async def sync_row(conn: Executor, tenant_id: int, sync_id: int) -> SyncRow | None:
+    record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM syncs s WHERE s.tenant_id = $1 AND s.id = $2",
+                                 tenant_id, sync_id)  # fmt: skip
+    return None if record is None else _row(record)

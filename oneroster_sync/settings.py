@@ -22,6 +22,8 @@ class Settings:
     redis_url: str | None = None
     redis_namespace: str = "oneroster-sync"
     max_upload_bytes: int = 512 * 1024 * 1024
+    sftp_host: str = "127.0.0.1"
+    sftp_port: int | None = None  # the SFTP drop server runs with `serve` when a port is set
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -32,11 +34,19 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
             redis_namespace=env.get("ONEROSTER_SYNC_REDIS_NAMESPACE") or "oneroster-sync",
+            max_upload_bytes=int(env.get("ONEROSTER_SYNC_MAX_UPLOAD_BYTES") or 512 * 1024 * 1024),
+            sftp_host=env.get("ONEROSTER_SYNC_SFTP_HOST") or "127.0.0.1",
+            sftp_port=int(env["ONEROSTER_SYNC_SFTP_PORT"]) if env.get("ONEROSTER_SYNC_SFTP_PORT") else None,
         )
 
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def sftp_root(self) -> Path:
+        """Each tenant's SFTP home is a folder of its own under this one."""
+        return self.data_dir / "sftp"
 
 
 @dataclass(frozen=True)
