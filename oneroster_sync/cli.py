@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     token = tokens.add_parser("create", help="create another API token for a tenant")
     token.add_argument("tenant")
     token.add_argument("--role", choices=ROLES, required=True)
+
+    from oneroster_sync.sftp_command import add_sftp_parser
+
+    add_sftp_parser(commands)
     return parser
 
 
@@ -117,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 json.dumps(asyncio.run(_with_database(endpoints, lambda c: _create_token(c, args.tenant, args.role))))
             )
+        elif args.command == "sftp":
+            from oneroster_sync.sftp_command import run_sftp_command
+
+            return asyncio.run(run_sftp_command(endpoints.database_url, args))
     except (TenantExists, UnknownTenant, MigrationError) as exc:
         print(f"oneroster-sync: {exc}", file=sys.stderr)
         return 1
