@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -34,7 +35,8 @@ async def mark_running(conn: Connection, tenant_id: int, sync_id: int, options: 
     """QUEUED/RUNNING -> RUNNING; False when the sync is already finished (a redelivered message)."""
     row = await conn.fetchrow(
         """UPDATE syncs SET status = 'RUNNING', started_at = coalesce(started_at, clock_timestamp()),
-                  attempts = attempts + 1, options = $3, progress_phase = 'parsing'
+                  attempts = attempts + 1, options = $3, progress_phase = 'receiving', progress_processed = 0,
+                  progress_total = NULL, progress_at = clock_timestamp()
            WHERE tenant_id = $1 AND id = $2 AND status IN ('QUEUED', 'RUNNING') RETURNING id""",
         tenant_id, sync_id, options,
     )  # fmt: skip
@@ -113,3 +115,126 @@ async def discard_held(conn: Connection, tenant_id: int, sync_id: int) -> bool:
         tenant_id, sync_id,
     )  # fmt: skip
     return status.endswith(" 1")
+
+
+async def sync_status(conn: Connection, tenant_id: int, sync_id: int) -> str:
+    status: str | None = await conn.fetchval(
+        "SELECT status FROM syncs WHERE tenant_id = $1 AND id = $2", tenant_id, sync_id
+    )
+    return status or "UNKNOWN"
+
+
+async def cancel_running(conn: Connection, tenant_id: int, sync_id: int) -> None:
+    """RUNNING (or QUEUED) -> CANCELLED: the import stopped before applying anything."""
+    await conn.execute(
+        """UPDATE syncs SET status = 'CANCELLED', finished_at = clock_timestamp(), progress_phase = 'cancelled'
+           WHERE tenant_id = $1 AND id = $2 AND status IN ('QUEUED', 'RUNNING')""",
+        tenant_id, sync_id,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ImportJob:
+    """What a worker needs to run an import sync: its state, its staged package and its app's settings."""
+
+    tenant_id: int
+    sync_id: int
+    app_id: int
+    status: str
+    dry_run: bool
+    attempts: int
+    upload_key: str | None
+    approved: bool
+    settings: dict[str, Any]
+
+
+async def import_job(conn: Connection, tenant_id: int, sync_id: int) -> ImportJob | None:
+    record = await conn.fetchrow(
+        """SELECT s.tenant_id, s.id AS sync_id, s.app_id, s.status, s.dry_run, s.attempts, s.upload_key,
+                  s.approved_at IS NOT NULL AS approved, a.settings
+           FROM syncs s JOIN apps a ON a.tenant_id = s.tenant_id AND a.id = s.app_id
+           WHERE s.tenant_id = $1 AND s.id = $2 AND s.kind = 'IMPORT'""",
+        tenant_id, sync_id,
+    )  # fmt: skip
+    return None if record is None else ImportJob(**dict(record))
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSync:
+    id: int
+    status: str
+    stale: bool  # no sign of life (queued or progress) for longer than the lease: its message may be lost
+
+
+async def earlier_pending_import(
+    conn: Connection, tenant_id: int, sync_id: int, lease_seconds: float
+) -> PendingSync | None:
+    """The oldest import of the tenant queued or running before this one: imports apply in the order they came."""
+    record = await conn.fetchrow(
+        """SELECT id, status,
+                  coalesce(progress_at, started_at, initiated_at) < clock_timestamp() - make_interval(secs => $3)
+                  AS stale
+           FROM syncs
+           WHERE tenant_id = $1 AND kind = 'IMPORT' AND status IN ('QUEUED', 'RUNNING') AND id < $2
+           ORDER BY id LIMIT 1""",
+        tenant_id, sync_id, lease_seconds,
+    )  # fmt: skip
+    return None if record is None else PendingSync(**dict(record))
+
+
+async def lease_alive(conn: Connection, tenant_id: int, sync_id: int, lease_seconds: float) -> bool:
+    """Whether a worker is running the sync now: it is RUNNING and its heartbeat is fresher than the lease."""
+    alive: bool | None = await conn.fetchval(
+        """SELECT status = 'RUNNING' AND progress_at > clock_timestamp() - make_interval(secs => $3)
+           FROM syncs WHERE tenant_id = $1 AND id = $2""",
+        tenant_id, sync_id, lease_seconds,
+    )  # fmt: skip
+    return bool(alive)
+
+
+async def heartbeat(conn: Connection, tenant_id: int, sync_id: int) -> None:
+    """Renew the running sync's lease; skipped (never waited for) while its own transaction holds the row."""
+    await conn.execute(
+        """UPDATE syncs s SET progress_at = clock_timestamp()
+           FROM (SELECT tenant_id, id FROM syncs WHERE tenant_id = $1 AND id = $2 AND status = 'RUNNING'
+                 FOR NO KEY UPDATE SKIP LOCKED) locked
+           WHERE s.tenant_id = locked.tenant_id AND s.id = locked.id""",
+        tenant_id, sync_id,
+    )  # fmt: skip
+
+
+async def request_approval(conn: Connection, tenant_id: int, sync_id: int) -> str | None:
+    """HELD -> QUEUED with approved_at, when nothing was applied since it was computed. Returns None when done, else
+    why not: SYNC_NOT_HELD or HOLD_STALE."""
+    status = await conn.execute(
+        """UPDATE syncs s SET status = 'QUEUED', approved_at = clock_timestamp(), progress_phase = 'queued',
+                  progress_processed = 0, progress_total = NULL, attempts = 0
+           WHERE s.tenant_id = $1 AND s.id = $2 AND s.status = 'HELD' AND s.kind = 'IMPORT'
+             AND s.base_seq = (SELECT coalesce(max(applied_seq), 0) FROM syncs
+                               WHERE tenant_id = $1 AND applied_seq IS NOT NULL)""",
+        tenant_id, sync_id,
+    )  # fmt: skip
+    if status.endswith(" 1"):
+        return None
+    return "HOLD_STALE" if await sync_status(conn, tenant_id, sync_id) == "HELD" else "SYNC_NOT_HELD"
+
+
+async def request_cancel(conn: Connection, tenant_id: int, sync_id: int) -> str | None:
+    """A QUEUED sync is CANCELLED at once; a RUNNING one is asked to stop (its worker ends it CANCELLED at its next
+    step, unless it is already committing). Returns None when done, else why not."""
+    cancelled = await conn.execute(
+        """UPDATE syncs SET status = 'CANCELLED', finished_at = clock_timestamp(), progress_phase = 'cancelled'
+           WHERE tenant_id = $1 AND id = $2 AND status = 'QUEUED'""",
+        tenant_id, sync_id,
+    )  # fmt: skip
+    if cancelled.endswith(" 1"):
+        return None
+    requested = await conn.execute(
+        """UPDATE syncs SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp())
+           WHERE tenant_id = $1 AND id = $2 AND status = 'RUNNING'""",
+        tenant_id, sync_id,
+    )  # fmt: skip
+    if requested.endswith(" 1"):
+        return None
+    status = await sync_status(conn, tenant_id, sync_id)
+    return {"UNKNOWN": "NOT_FOUND", "HELD": "SYNC_HELD"}.get(status, "SYNC_FINISHED")

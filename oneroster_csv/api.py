@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -154,15 +154,24 @@ class PackageReader:
         """Every supported type's mode; ABSENT when the package does not supply it."""
         return {t: self.manifest.modes.get(t.value, FileMode.ABSENT) for t in DataType}
 
-    def read(self) -> Package:
-        """Parse the supplied files; each file's raw bytes are released once it is parsed (the reader is spent)."""
+    @property
+    def csv_bytes(self) -> int:
+        """Bytes of the supplied files still to parse (the unit of `read`'s progress)."""
+        return sum(len(self.files.files[t.value]) for t, mode in self.modes.items() if mode is not FileMode.ABSENT)
+
+    def read(self, on_file: Callable[[int], None] | None = None) -> Package:
+        """Parse the supplied files; each file's raw bytes are released once it is parsed (the reader is spent).
+
+        `on_file` is told the size in bytes of each file once it is parsed.
+        """
         modes = self.modes
         tables: dict[DataType, FileTable] = {}
         for data_type, mode in modes.items():
             if mode is FileMode.ABSENT:
                 continue
+            raw = self.files.files.pop(data_type.value)
             tables[data_type] = read_file(
-                self.files.files.pop(data_type.value),
+                raw,
                 data_type,
                 version=self.manifest.version,
                 mode=mode,
@@ -170,6 +179,9 @@ class PackageReader:
                 severities=self.severities,
                 file_name=self.present[data_type.value],
             )
+            if on_file is not None:
+                on_file(len(raw))
+            del raw
         source_props = {k: v for k, v in self.manifest.properties.items() if k.startswith("source.")}
         return Package(self.manifest.version, modes, tables, tuple(self.notes), source_props)
 

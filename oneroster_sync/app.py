@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL on /graphql, a health probe, the pool opened and migrations applied at start."""
+"""The ASGI application: GraphQL on /graphql, a health probe; the pool, the queue, the event hub (and the SFTP drop
+server, when configured) opened at start, and migrations applied."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
+import asyncssh
+import redis.asyncio as aioredis
+from dramatiq.broker import Broker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
@@ -13,39 +17,55 @@ from starlette.routing import Route, WebSocketRoute
 
 from db.migrate import migrate
 from db.pool import create_pool
-from oneroster_sync.graphql_view import GraphQLView
-from oneroster_sync.settings import Endpoints
+from oneroster_sync.graphql_view import GraphQLView, Runtime
+from oneroster_sync.settings import Endpoints, Settings
+from resolvers.context import ApiServices
 from schema.schema import schema
+from workers.broker import create_broker
+from workers.events import EventHub, EventPublisher
+from workers.queue import SyncQueue
+from workers.submit import SyncSubmitter
+from workers.uploads import UploadStore
 
 
-class _PoolHolder:
-    def __init__(self) -> None:
-        self.pool: asyncpg.Pool | None = None
+async def _open_services(
+    endpoints: Endpoints, settings: Settings, pool: asyncpg.Pool, broker: Broker | None
+) -> ApiServices:
+    broker = broker or create_broker(endpoints.redis_url, endpoints.redis_namespace)
+    publisher = EventPublisher(aioredis.Redis.from_url(endpoints.redis_url), endpoints.redis_namespace)
+    hub = EventHub(endpoints.redis_url, endpoints.redis_namespace)
+    uploads = UploadStore(settings.uploads_dir)
+    return ApiServices(SyncSubmitter(pool, SyncQueue(broker), publisher), uploads, hub, settings.max_upload_bytes)
 
-    def __call__(self) -> asyncpg.Pool:
-        if self.pool is None:
-            raise RuntimeError("the database pool is not open (the app's lifespan has not started)")
-        return self.pool
 
-
-def create_app(endpoints: Endpoints, *, max_body_size: int = 512 * 1024 * 1024) -> Starlette:
-    holder = _PoolHolder()
-    view = GraphQLView(schema, holder)
+def create_app(endpoints: Endpoints, settings: Settings | None = None, *, broker: Broker | None = None) -> Starlette:
+    """`broker`: the process's broker when it also runs workers (`serve --workers N`); the API only sends on it."""
+    settings = settings or Settings.from_env()
+    runtime = Runtime()
+    view = GraphQLView(schema, runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pool = await create_pool(endpoints.database_url)
         async with pool.acquire() as conn:
             await migrate(conn)
-        holder.pool = pool
+        services = await _open_services(endpoints, settings, pool, broker)
+        await services.hub.start()
+        sftp = await _start_sftp(settings, pool, services)
+        runtime.pool, runtime.services = pool, services
         try:
             yield
         finally:
-            holder.pool = None
+            runtime.pool = runtime.services = None
+            if sftp is not None:
+                sftp.close()
+                await sftp.wait_closed()
+            await services.hub.stop()
+            await services.submitter.publisher.close()
             await pool.close()
 
     async def health(request: Request) -> JSONResponse:
-        await holder().fetchval("SELECT 1")
+        await runtime.require_pool().fetchval("SELECT 1")
         return JSONResponse({"status": "ok"})
 
     async def root(request: Request) -> RedirectResponse:
@@ -59,5 +79,18 @@ def create_app(endpoints: Endpoints, *, max_body_size: int = 512 * 1024 * 1024) 
             WebSocketRoute("/graphql", view),
         ],
         lifespan=lifespan,
-        max_body_size=max_body_size,
+        max_body_size=settings.max_upload_bytes + 1024 * 1024,  # the package plus the multipart envelope
     )
+
+
+async def _start_sftp(settings: Settings, pool: asyncpg.Pool, services: ApiServices) -> asyncssh.SSHAcceptor | None:
+    """The SFTP drop server, when a port is configured."""
+    if settings.sftp_port is None:
+        return None
+    from oneroster_sync.sftp import start_sftp_server
+
+    return await start_sftp_server(
+        pool=pool, uploads=services.uploads, submitter=services.submitter, root=settings.sftp_root,
+        host=settings.sftp_host, port=settings.sftp_port, host_key_path=settings.data_dir / "sftp_host_ed25519_key",
+        max_bytes=settings.max_upload_bytes,
+    )  # fmt: skip

@@ -15,7 +15,7 @@ import asyncpg
 from db.migrate import MigrationError, migrate
 from db.pool import connect
 from db.tenants import ROLES, TenantExists, UnknownTenant, create_tenant, create_token, tenant_id_by_name
-from oneroster_sync.services import resolve_endpoints
+from oneroster_sync.services import resolve_endpoints, worker_config
 from oneroster_sync.settings import Endpoints, Settings
 
 
@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     imports.add_argument("--tenant", required=True)
     imports.add_argument("--app", default="csv-upload", help="the import app's name (default csv-upload)")
     imports.add_argument("--dry-run", action="store_true", help="compute the whole summary, apply nothing")
+    imports.add_argument("--wait", action="store_true", help="follow the import live, then print its summary")
+    imports.add_argument("--in-process", action="store_true", help="run the engine here instead of on a worker")
 
     tenants = commands.add_parser("tenants", help="manage tenants").add_subparsers(dest="action", required=True)
     create = tenants.add_parser("create", help="create a tenant with its default apps and an API token")
@@ -76,18 +78,21 @@ async def _create_token(conn: asyncpg.Connection, tenant: str, role: str) -> dic
     return {"tenant": tenant, "tenantId": tenant_id, "role": role, "token": await create_token(conn, tenant_id, role)}
 
 
-def _serve(endpoints: Endpoints, args: argparse.Namespace) -> int:
+def _serve(settings: Settings, endpoints: Endpoints, args: argparse.Namespace) -> int:
     import uvicorn
 
     from oneroster_sync.app import create_app
+    from workers.broker import broker_for
     from workers.runner import start_worker
 
     # uvicorn re-raises SIGTERM after its graceful shutdown; exiting through SystemExit instead lets the atexit hooks
     # stop the embedded servers when this was their last user.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    worker = start_worker(endpoints.redis_url, endpoints.redis_namespace, args.workers) if args.workers > 0 else None
+    config = worker_config(settings, endpoints)
+    broker = broker_for(config)
+    worker = start_worker(config, args.workers, broker) if args.workers > 0 else None
     try:
-        uvicorn.run(create_app(endpoints), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(create_app(endpoints, settings, broker=broker), host=args.host, port=args.port, log_level="info")
     finally:
         if worker is not None:
             worker.stop()
@@ -100,12 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     endpoints = asyncio.run(resolve_endpoints(settings))
     try:
         if args.command == "serve":
-            return _serve(endpoints, args)
+            return _serve(settings, endpoints, args)
         if args.command == "worker":
             from workers.runner import run_worker_processes
 
             return run_worker_processes(
-                endpoints.redis_url, endpoints.redis_namespace, processes=args.processes, threads=args.threads
+                worker_config(settings, endpoints), processes=args.processes, threads=args.threads
             )
         if args.command == "migrate":
             applied = asyncio.run(_with_database(endpoints, migrate))
@@ -113,10 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "tenants":
             print(json.dumps(asyncio.run(_with_database(endpoints, lambda c: _create_tenant(c, args.name, args.role)))))
         elif args.command == "import":
-            from oneroster_sync.import_command import run_import_command
+            from oneroster_sync.import_command import ImportRequest, run_import_command
 
-            return asyncio.run(run_import_command(endpoints.database_url, args.path, args.tenant, args.app,
-                                                  dry_run=args.dry_run))  # fmt: skip
+            request = ImportRequest(args.path, args.tenant, args.app, dry_run=args.dry_run, wait=args.wait,
+                                    in_process=args.in_process)  # fmt: skip
+            return asyncio.run(run_import_command(settings, endpoints, request))
         elif args.command == "tokens":
             print(
                 json.dumps(asyncio.run(_with_database(endpoints, lambda c: _create_token(c, args.tenant, args.role))))

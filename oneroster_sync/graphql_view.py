@@ -11,12 +11,13 @@ GraphQL-over-HTTP (https://graphql.github.io/graphql-over-http/draft/):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter, FormData, HTTPException, StarletteRequestAdapter
 from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -32,7 +33,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from db.tenants import Principal, authenticate
-from resolvers.context import Context
+from resolvers.context import ApiServices, Context
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -86,6 +87,14 @@ def response_media_type(accept: str | None) -> str:
     return GRAPHQL_RESPONSE_JSON if graphql[0] > json[0] or (graphql[0] == json[0] and graphql[1] < json[1]) else JSON
 
 
+def _check_preflight(request: Request) -> None:
+    """A multipart POST is a CORS "simple request" a browser sends cross-site without asking: only a request carrying
+    a header a form cannot set is accepted (as Apollo, DGS and HotChocolate do)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data" and not any(request.headers.get(h) for h in PREFLIGHT_HEADERS):
+        raise HTTPException(400, "Uploads must carry a 'GraphQL-Require-Preflight: 1' header.")
+
+
 def never_executed(response: GraphQLHTTPResponse) -> bool:
     """Whether the operation failed before execution started: no data, and no error belongs to a field (a path)."""
     errors = response.get("errors") or []
@@ -94,27 +103,59 @@ def never_executed(response: GraphQLHTTPResponse) -> bool:
     )
 
 
-class GraphQLView(GraphQL[Context, None]):
-    """`pool` is a callable so the view can be built before the lifespan has opened the pool."""
+PREFLIGHT_HEADERS = ("graphql-require-preflight", "apollo-require-preflight", "x-apollo-operation-name")
+MULTIPART_LIMITS = {"max_files": 1, "max_fields": 4, "max_part_size": 1024 * 1024}  # one package; small JSON parts
 
-    def __init__(self, schema: Schema, pool: Callable[[], asyncpg.Pool], **options: Any) -> None:
+
+class _RequestAdapter(StarletteRequestAdapter):
+    """Multipart bodies parsed with the product's limits; their refusals answered like other request errors."""
+
+    async def get_form_data(self) -> FormData:
+        try:
+            form = await self._request.form(**MULTIPART_LIMITS)
+        except StarletteHTTPException as error:  # too many files or fields, a part or the body too large
+            raise HTTPException(error.status_code, f"Unable to accept the upload: {error.detail}") from error
+        return FormData(files=form, form=form)
+
+
+@dataclass
+class Runtime:
+    """What the app's lifespan opens, read by the view per request (the view is built before the lifespan runs)."""
+
+    pool: asyncpg.Pool | None = None
+    services: ApiServices | None = None
+
+    def require_pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise RuntimeError("the database pool is not open (the app's lifespan has not started)")
+        return self.pool
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Reads the pool and services from `runtime`, so the view can be built before the lifespan opens them."""
+
+    request_adapter_class = _RequestAdapter
+
+    def __init__(self, schema: Schema, runtime: Runtime, **options: Any) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql",
             allow_queries_via_get=True,
+            multipart_uploads_enabled=True,  # guarded by the preflight header check in __call__ (CSRF)
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),  # the legacy graphql-ws protocol is not served
             **options,
         )
-        self._pool = pool
+        self._runtime = runtime
 
     async def _principal(self, token: str | None) -> Principal | None:
-        return None if token is None else await authenticate(self._pool(), token)
+        return None if token is None else await authenticate(self._runtime.require_pool(), token)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         principal = None
         if isinstance(request, Request):  # WebSockets authenticate in connection_init (on_ws_connect)
             principal = await self._principal(bearer_token(request.headers.get("authorization")))
-        return Context(pool=self._pool(), principal=principal, request=request, response=response)
+        return Context(pool=self._runtime.require_pool(), principal=principal, request=request, response=response,
+                       services=self._runtime.services)  # fmt: skip
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
@@ -137,6 +178,7 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request = Request(scope, receive=receive)
         try:
+            _check_preflight(request)
             response = await self.run(request)
         except HTTPException as error:  # strawberry would answer these in plain text
             response = self._request_error(request, error)

@@ -24,6 +24,10 @@ class Settings:
     max_upload_bytes: int = 512 * 1024 * 1024
     sftp_host: str = "127.0.0.1"
     sftp_port: int | None = None  # the SFTP drop server runs with `serve` when a port is set
+    import_time_limit_seconds: float = 4 * 3600
+    lease_seconds: float = 30.0  # a running sync silent for longer is taken over by another delivery of its message
+    broker_heartbeat_ms: int = 60_000  # a worker silent for longer loses its messages to other workers
+    broker_maintenance_chance: int = 1_000  # per million broker calls: how often dead workers' messages are requeued
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -37,6 +41,10 @@ class Settings:
             max_upload_bytes=int(env.get("ONEROSTER_SYNC_MAX_UPLOAD_BYTES") or 512 * 1024 * 1024),
             sftp_host=env.get("ONEROSTER_SYNC_SFTP_HOST") or "127.0.0.1",
             sftp_port=int(env["ONEROSTER_SYNC_SFTP_PORT"]) if env.get("ONEROSTER_SYNC_SFTP_PORT") else None,
+            import_time_limit_seconds=float(env.get("ONEROSTER_SYNC_IMPORT_TIME_LIMIT") or 4 * 3600),
+            lease_seconds=float(env.get("ONEROSTER_SYNC_LEASE_SECONDS") or 30),
+            broker_heartbeat_ms=int(env.get("ONEROSTER_SYNC_BROKER_HEARTBEAT_MS") or 60_000),
+            broker_maintenance_chance=int(env.get("ONEROSTER_SYNC_BROKER_MAINTENANCE_CHANCE") or 1_000),
         )
 
     @property

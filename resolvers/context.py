@@ -10,9 +10,22 @@ import asyncpg
 from db.tenants import Principal
 from resolvers.errors import AuthenticationError, ForbiddenError
 from resolvers.loaders import Loaders
+from workers.events import EventHub
+from workers.submit import SyncSubmitter
+from workers.uploads import UploadStore
 
 # Each role can do everything the roles after it can.
 ROLE_RANK = {"viewer": 0, "operator": 1, "admin": 2}
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """What the API process uses besides the database: staging, the queue and the sync events."""
+
+    submitter: SyncSubmitter
+    uploads: UploadStore
+    hub: EventHub
+    max_upload_bytes: int
 
 
 @dataclass
@@ -22,7 +35,19 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    services: ApiServices | None = None
     _loaders: Loaders | None = field(default=None, repr=False)
+
+    @property
+    def api(self) -> ApiServices:
+        if self.services is None:
+            raise RuntimeError("the API services are not running (the app's lifespan has not started)")
+        return self.services
+
+    def fresh_loaders(self) -> None:
+        """Forget cached rows: a WebSocket context lives as long as its connection, but each subscription event
+        must read the current state."""
+        self._loaders = None
 
     def require(self, role: str = "viewer") -> Principal:
         """The caller, provided they are authenticated with at least `role`."""

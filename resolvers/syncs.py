@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from db.syncs import SyncFilter, SyncRow, count_syncs, page_syncs
+from db.syncs import SyncFilter, SyncRow, count_syncs, page_syncs, sync_row
 from resolvers.context import Context
 from resolvers.ids import decode_id, load_by_local_ids
 from resolvers.pagination import check_first, decode_time_cursor, encode_time_cursor
@@ -57,3 +57,8 @@ async def syncs_by_ids(ctx: Context, node_ids: Iterable[str]) -> list[SyncRow | 
 
 async def previous_sync(ctx: Context, sync_id: int) -> SyncRow | None:
     return await sync_by_id(ctx, await ctx.loaders.previous_sync_id.load(sync_id))
+
+
+async def current_sync(ctx: Context, sync_id: int) -> SyncRow | None:
+    """The sync as it is now, bypassing the loaders' cache (subscription events outlive a request)."""
+    return await sync_row(ctx.pool, ctx.require().tenant_id, sync_id)

@@ -27,6 +27,7 @@ from schema.definitions.summary import ExportTypeSummary, ImportTypeSummary
 from schema.definitions.sync import Sync
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -84,6 +85,7 @@ def build_schema() -> Schema:
     return ProductSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Sync, RecordOutcome, Entity, ImportTypeSummary, ExportTypeSummary],
         config=StrawberryConfig(relay_max_results=100),
         extensions=[

@@ -97,9 +97,16 @@ async def tenant(pool: asyncpg.Pool) -> Tenant:
 
 
 @pytest.fixture(scope="session")
-async def api(endpoints: Endpoints) -> AsyncIterator[httpx.AsyncClient]:
+def app_settings(tmp_path_factory: pytest.TempPathFactory, endpoints: Endpoints) -> Settings:
+    """Settings of the app under test: the session's servers and a data directory of its own."""
+    return Settings(data_dir=tmp_path_factory.mktemp("app-data"), database_url=endpoints.database_url,
+                    redis_url=endpoints.redis_url, redis_namespace=endpoints.redis_namespace)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+async def api(endpoints: Endpoints, app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the real ASGI app (lifespan run: pool opened, migrations applied)."""
-    app = create_app(endpoints)
+    app = create_app(endpoints, app_settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

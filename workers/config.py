@@ -24,5 +24,7 @@ class WorkerConfig:
     heartbeat_timeout_ms: int = 60_000
     # Out of a million broker calls, how many run the maintenance that requeues dead workers' messages.
     maintenance_chance: int = 1_000
+    # A running sync renews its lease this often / 3; a delivery finding it older takes the sync over (restart).
+    lease_seconds: float = 30.0
     # Progress is stored and published at most this often per sync (phase changes always go out).
     progress_interval_seconds: float = 0.25

@@ -56,6 +56,9 @@ class EventPublisher:
         self._client = client
         self._channel = channel(namespace)
 
+    async def close(self) -> None:
+        await self._client.aclose()
+
     async def publish(self, event: SyncEvent) -> None:
         try:
             await self._client.publish(self._channel, event.encode())
@@ -158,7 +161,7 @@ class EventHub:
                 self._connected.clear()
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(2):  # aclose() can hang (redis-py#3941)
-                        await pubsub.aclose()
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]
                         await client.aclose()
             reconnecting = True
             await asyncio.sleep(self._reconnect_delay)

@@ -6,6 +6,7 @@ whole sync's, from fixed phase spans, so it never goes down while processed rest
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import asyncpg
@@ -28,13 +29,13 @@ class SyncCancelled(Exception):
     """A cancel was requested for the running sync: the import stops and applies nothing."""
 
 
-def overall_percent(status: str, phase: str, processed: int, total: int | None) -> float | None:
-    """The whole sync's percentage; None while the current phase's total is unknown."""
+def overall_percent(status: str, phase: str, processed: int, total: int | None) -> float:
+    """The whole sync's percentage (a phase whose total is not known yet counts as just started)."""
     if status not in ("QUEUED", "RUNNING"):
         return 100.0
     start, end = PHASE_SPANS.get(phase, (0.0, 0.0))
     if not total:
-        return None if end > start else start
+        return start
     return round(start + (end - start) * min(1.0, processed / total), 2)
 
 
@@ -49,22 +50,30 @@ def event_of(row: SyncRow, *, status_changed: bool) -> SyncEvent:
 class ProgressReporter:
     """The engine's progress callback for one sync. Raises SyncCancelled when a cancel was requested."""
 
-    def __init__(
-        self, pool: asyncpg.Pool, publisher: EventPublisher, row: SyncRow, *, interval: float = 0.25
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, publisher: EventPublisher, row: SyncRow, *, interval: float = 0.25) -> None:
         self._pool = pool
         self._publisher = publisher
         self._row = row
         self._interval = interval
         self._phase = ""
+        self._position = (-1, -1)
         self._last = 0.0
+        self._lock = asyncio.Lock()
 
     async def __call__(self, phase: str, processed: int, total: int | None) -> None:
+        # Reports from worker threads arrive concurrently with the engine's own: one at a time, never backwards.
+        async with self._lock:
+            await self._report(phase, processed, total)
+
+    async def _report(self, phase: str, processed: int, total: int | None) -> None:
         now = time.monotonic()
+        position = (PHASES.index(phase) if phase in PHASE_SPANS else len(PHASES), processed)
+        if position < self._position:
+            return
         finishing_phase = total is not None and processed >= total
         if phase == self._phase and now - self._last < self._interval and not finishing_phase:
             return
-        self._phase, self._last = phase, now
+        self._phase, self._last, self._position = phase, now, position
         cancel = await store_progress(self._pool, self._row.tenant_id, self._row.id, phase, processed, total)
         percent = overall_percent("RUNNING", phase, processed, total)
         row = self._row

@@ -5,41 +5,40 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import threading
-from collections.abc import Iterable
-from typing import Any
 
-import dramatiq
 from dramatiq import Worker
+from dramatiq.broker import Broker
 
-from workers.broker import create_broker
+from workers.actors import declare_actors
+from workers.broker import broker_for
+from workers.config import WorkerConfig
 
 WORKER_TIMEOUT_MS = 1000
 
 
-def start_worker(
-    redis_url: str, namespace: str, threads: int, actors: Iterable[dramatiq.Actor[Any, Any]] = ()
-) -> Worker:
+def start_worker(config: WorkerConfig, threads: int, broker: Broker | None = None) -> Worker:
     """Start consuming in background threads of this process; call `.stop()` to finish in-flight messages."""
-    broker = create_broker(redis_url, namespace, actors)
+    broker = broker or broker_for(config)
+    declare_actors(broker, config)
     worker = Worker(broker, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS)
     worker.start()
     return worker
 
 
-def _worker_process(redis_url: str, namespace: str, threads: int) -> None:
+def _worker_process(config: WorkerConfig, threads: int) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    worker = start_worker(redis_url, namespace, threads)
+    worker = start_worker(config, threads)
     stop.wait()
     worker.stop()
 
 
-def run_worker_processes(redis_url: str, namespace: str, *, processes: int, threads: int) -> int:
+def run_worker_processes(config: WorkerConfig, *, processes: int, threads: int) -> int:
     """Run `processes` worker processes until SIGTERM/SIGINT, then stop them gracefully; return an exit code."""
     context = multiprocessing.get_context("spawn")
     children = [
-        context.Process(target=_worker_process, args=(redis_url, namespace, threads), name=f"oneroster-sync-worker-{n}")
+        context.Process(target=_worker_process, args=(config, threads), name=f"oneroster-sync-worker-{n}")
         for n in range(processes)
     ]
     for child in children:

@@ -19,6 +19,9 @@ from workers.queue import SyncQueue
 log = logging.getLogger(__name__)
 
 
+QUEUE_UNAVAILABLE = "The sync could not be queued (the message broker is unavailable); start it again."
+
+
 class QueueUnavailable(Exception):
     """The message could not be sent; the sync was marked FAILED (queue.unavailable)."""
 
@@ -48,8 +51,7 @@ class SyncSubmitter:
         except (RedisError, OSError) as error:
             log.error("could not queue sync %s: %s", row.id, error)
             async with self.pool.acquire() as conn:
-                await fail_sync(conn, row.tenant_id, row.id, "queue.unavailable",
-                                "The sync could not be queued (the message broker is unavailable); start it again.")  # fmt: skip
+                await fail_sync(conn, row.tenant_id, row.id, "queue.unavailable", QUEUE_UNAVAILABLE)
             raise QueueUnavailable(str(error)) from error
         finally:
             current = await sync_row(self.pool, row.tenant_id, row.id)

@@ -6,6 +6,7 @@ import strawberry
 
 from resolvers.errors import DomainError
 from schema.definitions.app import App
+from schema.definitions.sync import Sync
 
 
 @strawberry.type
@@ -22,4 +23,22 @@ class UserError:
 @strawberry.type
 class AppPayload:
     app: App | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SyncPayload:
+    sync: Sync | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ImportStartPayload:
+    sync: Sync | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ExportStartPayload:
+    sync: Sync | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)

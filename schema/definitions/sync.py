@@ -8,18 +8,22 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from db.syncs import FINISHED_STATUSES, SyncFilter, SyncRow
+from db.syncs import SyncFilter, SyncRow
 from resolvers import apps as app_resolvers
 from resolvers import records as record_resolvers
 from resolvers import summaries as summary_resolvers
 from resolvers import syncs as sync_resolvers
 from resolvers.context import Context
 from resolvers.entities import school_sourced_id
+from resolvers.errors import DomainError
+from resolvers.subscriptions import ACTIVE
 from resolvers.syncs import SyncPage
 from schema.definitions.app import App
 from schema.definitions.enums import AppKind, DataType, SummaryColumn, SyncStatus, stored_data_type
 from schema.definitions.record import RecordOutcomeConnection
 from schema.definitions.summary import SchoolStatisticConnection, TypeSummary, type_summary
+from workers.events import SyncEvent
+from workers.progress import event_of
 
 
 @strawberry.type
@@ -36,15 +40,35 @@ class SyncHold:
     threshold_percent: float
 
 
-@strawberry.type
+@strawberry.type(
+    description="A sync's progress: `processed` of `total` units (bytes while receiving and parsing, "
+    "rows after) of the current `phase`; `percent` is the whole sync's and never goes down."
+)
 class SyncProgress:
-    sync: Sync
     status: SyncStatus
     phase: str
     processed: int
     total: int | None
     percent: float | None
     done: bool
+    sync_id: strawberry.Private[int]
+    known_sync: strawberry.Private[Sync | None] = None
+
+    @classmethod
+    def of(cls, event: SyncEvent, known_sync: Sync | None = None) -> SyncProgress:
+        return cls(
+            status=SyncStatus(event.status), phase=event.phase, processed=event.processed, total=event.total,
+            percent=event.percent, done=event.status not in ACTIVE, sync_id=event.sync_id, known_sync=known_sync,
+        )  # fmt: skip
+
+    @strawberry.field
+    async def sync(self, info: strawberry.Info[Context, None]) -> Sync:
+        if self.known_sync is not None:
+            return self.known_sync
+        row = await sync_resolvers.current_sync(info.context, self.sync_id)
+        if row is None:
+            raise DomainError("No sync with this id.", code="NOT_FOUND")
+        return Sync.from_row(row)
 
 
 @strawberry.type
@@ -108,13 +132,7 @@ class Sync(relay.Node):
 
     @strawberry.field
     def progress(self) -> SyncProgress:
-        row = self.row
-        total = row.progress_total
-        percent = min(100.0, 100.0 * row.progress_processed / total) if total else None
-        return SyncProgress(
-            sync=self, status=self.status, phase=row.progress_phase, processed=row.progress_processed,
-            total=total, percent=percent, done=row.status in FINISHED_STATUSES,
-        )  # fmt: skip
+        return SyncProgress.of(event_of(self.row, status_changed=False), known_sync=self)
 
     @strawberry.field(description="The same app's sync initiated just before this one.")
     async def previous(self, info: strawberry.Info[Context, None]) -> Sync | None:

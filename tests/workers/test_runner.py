@@ -6,26 +6,31 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import dramatiq
 import redis
 
 from oneroster_sync.settings import Endpoints
+from workers.broker import create_broker
+from workers.config import WorkerConfig
 from workers.runner import start_worker
 
 MARK = "ors-test-mark"
 
 
-def test_an_in_process_worker_runs_async_actors_from_redis(endpoints: Endpoints) -> None:
+def test_an_in_process_worker_runs_async_actors_from_redis(endpoints: Endpoints, tmp_path: Path) -> None:
     namespace = f"{endpoints.redis_namespace}-{uuid.uuid4().hex[:6]}"
+    config = WorkerConfig(endpoints.database_url, endpoints.redis_url, namespace, tmp_path)
     client = redis.Redis.from_url(endpoints.redis_url)
     key = f"{MARK}:{uuid.uuid4().hex}"
+    broker = create_broker(endpoints.redis_url, namespace)
 
     async def mark(k: str) -> None:
         client.set(k, "done", ex=60)
 
-    actor = dramatiq.actor(mark, queue_name=f"test-{uuid.uuid4().hex[:6]}", max_retries=0)
-    worker = start_worker(endpoints.redis_url, namespace, threads=2, actors=[actor])
+    actor = dramatiq.actor(queue_name=f"test-{uuid.uuid4().hex[:6]}", max_retries=0, broker=broker)(mark)
+    worker = start_worker(config, threads=2, broker=broker)
     try:
         actor.send(key)
         deadline = time.monotonic() + 20
@@ -37,8 +42,9 @@ def test_an_in_process_worker_runs_async_actors_from_redis(endpoints: Endpoints)
         client.close()
 
 
-def test_the_worker_command_starts_and_stops_gracefully(endpoints: Endpoints) -> None:
-    env = {"DATABASE_URL": endpoints.database_url, "REDIS_URL": endpoints.redis_url, "PATH": "/usr/bin:/bin"}
+def test_the_worker_command_starts_and_stops_gracefully(endpoints: Endpoints, tmp_path: Path) -> None:
+    env = {"DATABASE_URL": endpoints.database_url, "REDIS_URL": endpoints.redis_url, "PATH": "/usr/bin:/bin",
+           "ONEROSTER_SYNC_DATA_DIR": str(tmp_path)}  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "oneroster_sync.cli", "worker", "--processes", "2", "--threads", "1"],
         env=env,

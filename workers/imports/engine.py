@@ -8,13 +8,15 @@ crash or a retry never leaves half a sync.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -41,6 +43,7 @@ from workers.imports.plan import (
     summarize,
 )
 from workers.imports.state import Snapshot, load_snapshot
+from workers.progress import SyncCancelled
 
 log = logging.getLogger(__name__)
 timing = logging.getLogger("oneroster_sync.timing")
@@ -53,11 +56,37 @@ def _timed(step: str) -> Iterator[None]:
     timing.debug("%s: %.3fs", step, time.perf_counter() - started)
 
 
-Progress = Callable[[str, int, int | None], Awaitable[None]]
+Progress = Callable[[str, int, int | None], Coroutine[Any, Any, None]]
 
 
 async def _no_progress(phase: str, processed: int, total: int | None) -> None:
     return None
+
+
+ThreadProgress = Callable[[str, int, int | None], None]
+
+
+def _thread_progress(progress: Progress, loop: asyncio.AbstractEventLoop) -> ThreadProgress:
+    """A progress callback for code running in a worker thread: reports go to the loop without being waited for
+    (a cancel is noticed at the next report the engine itself awaits)."""
+
+    def report(phase: str, processed: int, total: int | None) -> None:
+        future = asyncio.run_coroutine_threadsafe(progress(phase, processed, total), loop)
+        future.add_done_callback(_ignore_outcome)
+
+    return report
+
+
+def _ignore_outcome(future: concurrent.futures.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved, so a cancel raised from a thread's report is not logged as lost
+
+
+def _source_size(source: str | os.PathLike[str] | bytes) -> int | None:
+    if isinstance(source, bytes):
+        return len(source)
+    path = Path(os.fspath(source))
+    return path.stat().st_size if path.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -68,6 +97,14 @@ class ImportResult:
     summaries: pl.DataFrame | None = None
     hold: dict[str, Any] | None = None
     failure: tuple[str, str] | None = None
+
+
+class AlreadyFinished(Exception):
+    """Another delivery of the sync's message finished it while this one waited for the tenant's lock."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 class HoldNotApprovable(Exception):
@@ -88,28 +125,31 @@ async def run_import(
     *,
     progress: Progress = _no_progress,
     ignore_hold: bool = False,
+    approving: bool = False,
 ) -> ImportResult:
-    """Run a QUEUED (or interrupted RUNNING) import sync to SUCCEEDED, HELD or FAILED; a finished one is left alone."""
+    """Run a QUEUED (or interrupted RUNNING) import sync to SUCCEEDED, HELD, FAILED or CANCELLED; a finished one is
+    left alone. `approving`: the sync is an approved hold queued again, applied only exactly as it was computed.
+
+    Raises only when the outcome cannot even be recorded (the database unreachable): the message is then retried.
+    """
     async with pool.acquire() as conn:
         snapshot_options = {**asdict(options), "limits": asdict(options.limits)}
         if not await db_imports.mark_running(conn, tenant_id, sync_id, snapshot_options):
-            status = await conn.fetchval(
-                "SELECT status FROM syncs WHERE tenant_id = $1 AND id = $2", tenant_id, sync_id
-            )
-            return ImportResult(sync_id, str(status))
+            return ImportResult(sync_id, await db_imports.sync_status(conn, tenant_id, sync_id))
     try:
-        return await _run(pool, tenant_id, sync_id, source, options, progress, ignore_hold=ignore_hold)
-    except PackageError as error:
-        return await _fail(pool, tenant_id, sync_id, error.code, _package_message(error))
-    except Exception:
-        log.exception("import sync %s of tenant %s failed", sync_id, tenant_id)
-        return await _fail(
-            pool,
-            tenant_id,
-            sync_id,
-            "import.internal_error",
-            "The import failed unexpectedly and changed nothing; please try again or contact support.",
-        )
+        return await _run(pool, tenant_id, sync_id, source, options, progress, ignore_hold=ignore_hold or approving,
+                          approving=approving)  # fmt: skip
+    except AlreadyFinished as finished:
+        return ImportResult(sync_id, finished.status)
+    except SyncCancelled:
+        async with pool.acquire() as conn:
+            await db_imports.cancel_running(conn, tenant_id, sync_id)
+        return ImportResult(sync_id, "CANCELLED")
+    except Exception as error:
+        code, message = failure_of(error)
+        if code == "import.internal_error":
+            log.exception("import sync %s of tenant %s failed", sync_id, tenant_id)
+        return await _fail(pool, tenant_id, sync_id, code, message)
 
 
 async def approve_held(
@@ -140,16 +180,22 @@ async def _run(
     ignore_hold: bool,
     approving: bool = False,
 ) -> ImportResult:
-    await progress("parsing", 0, None)
+    size = _source_size(source)
+    await progress("receiving", 0, size)
     with _timed("open package"):
         reader = await asyncio.to_thread(
             PackageReader, source, strict=options.strict, limits=options.limits, severities=options.severities
         )
+    await progress("receiving", size or 0, size)
+    step = _thread_progress(progress, asyncio.get_running_loop())
     async with pool.acquire() as conn, conn.transaction():
         await db_imports.lock_tenant_imports(conn, tenant_id)
+        status = await db_imports.sync_status(conn, tenant_id, sync_id)
+        if status != "RUNNING" and not (approving and status == "HELD"):
+            raise AlreadyFinished(status)
         held = await _check_held(conn, tenant_id, sync_id) if approving else None
         # The files parse in a thread while PostgreSQL streams out the current keys: two cores, both busy.
-        parsing = asyncio.create_task(asyncio.to_thread(_read_and_fold, reader, options))
+        parsing = asyncio.create_task(asyncio.to_thread(_read_and_fold, reader, options, step))
         try:
             with _timed("load snapshot"):
                 snapshot = await load_snapshot(conn, tenant_id, needed_types(reader.modes))
@@ -160,10 +206,13 @@ async def _run(
 
 
 async def _check_held(conn: Connection, tenant_id: int, sync_id: int) -> pl.DataFrame:
-    """The held sync's stored summaries, once it is known to be HELD with the tenant's data unchanged since."""
-    row = await conn.fetchrow("SELECT status, base_seq FROM syncs WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-                              tenant_id, sync_id)  # fmt: skip
-    if row is None or row["status"] != "HELD":
+    """The held sync's stored summaries, once it is known to be HELD (or approved and running) with the tenant's
+    data unchanged since."""
+    row = await conn.fetchrow(
+        "SELECT status, base_seq, approved_at FROM syncs WHERE tenant_id = $1 AND id = $2",  # under the tenant lock
+        tenant_id, sync_id,
+    )  # fmt: skip
+    if row is None or not (row["status"] == "HELD" or (row["status"] == "RUNNING" and row["approved_at"])):
         raise HoldNotApprovable("SYNC_NOT_HELD", "Only a HELD sync can be approved.")
     if row["base_seq"] != await db_imports.last_applied_seq(conn, tenant_id):
         raise HoldNotApprovable("HOLD_STALE", "Another import was applied since this sync was held, so it can no "
@@ -171,14 +220,38 @@ async def _check_held(conn: Connection, tenant_id: int, sync_id: int) -> pl.Data
     return await db_imports.read_summaries(conn, tenant_id, sync_id)
 
 
-def _read_and_fold(reader: PackageReader, options: ImportOptions) -> tuple[Package, dict[DataType, TypeRows]]:
+def _read_and_fold(
+    reader: PackageReader, options: ImportOptions, step: ThreadProgress
+) -> tuple[Package, dict[DataType, TypeRows]]:
+    total, parsed = reader.csv_bytes, 0
+
+    def on_file(size: int) -> None:
+        nonlocal parsed
+        parsed += size
+        step("parsing", parsed, total)
+
+    step("parsing", 0, total)
     with _timed("read package"):
-        package = reader.read()
+        package = reader.read(on_file)
+    step("validating", 0, None)
     with _timed("fold rows"):
         rows = fold_package(package, options)
     # The folded rows are what the import works on; the parsed frames would only double the memory.
     tables = {t: dataclasses.replace(table, frame=table.frame.clear()) for t, table in package.tables.items()}
     return dataclasses.replace(package, tables=tables), rows
+
+
+def failure_of(error: Exception) -> tuple[str, str]:
+    """The failure code and the message a district admin reads for an import that ended in `error`."""
+    if isinstance(error, PackageError):
+        return error.code, _package_message(error)
+    if isinstance(error, HoldNotApprovable):
+        return error.code, error.message
+    if isinstance(error, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, OSError)):
+        return ("import.database_error", "The connection to the database was lost during the import, so nothing "
+                "was applied and the district's data is unchanged; start the import again.")  # fmt: skip
+    return ("import.internal_error",
+            "The import failed unexpectedly and changed nothing; please try again or contact support.")  # fmt: skip
 
 
 def _package_message(error: PackageError) -> str:
@@ -194,15 +267,24 @@ async def _fail(pool: asyncpg.Pool, tenant_id: int, sync_id: int, code: str, mes
 
 
 def _plan(
-    package: Package, rows: dict[DataType, TypeRows], snapshot: Snapshot, options: ImportOptions
+    package: Package, rows: dict[DataType, TypeRows], snapshot: Snapshot, options: ImportOptions, step: ThreadProgress
 ) -> list[TypePlan]:
+    total = _row_count(rows)
+    step("validating", total // 2, total)  # folding the rows was the first half
     resolve_references(package, rows, snapshot, options)
+    step("diffing", 0, total)
     schools = school_map(rows, snapshot)
-    plans = []
+    plans, done = [], 0
     for type_rows in rows.values():
+        done += _row_count({None: type_rows})
         plans.append(plan_type(type_rows, snapshot, schools))
         type_rows.records = type_rows.records.clear()  # the plan holds the records now: one copy in memory
+        step("diffing", done, total)
     return plans
+
+
+def _row_count(rows: Mapping[Any, TypeRows]) -> int:
+    return sum(r.records.height + r.rejected.height + r.deletions.height for r in rows.values())
 
 
 async def _diff_and_apply(
@@ -218,15 +300,16 @@ async def _diff_and_apply(
     held: pl.DataFrame | None = None,
 ) -> ImportResult:
     base_seq = await db_imports.last_applied_seq(conn, tenant_id)
-    total = sum(r.records.height + r.rejected.height + r.deletions.height for r in rows.values())
-    await progress("diffing", 0, total)
+    total = _row_count(rows)
+    await progress("validating", 0, total)
+    step = _thread_progress(progress, asyncio.get_running_loop())
     with _timed("plan"):
-        plans = await asyncio.to_thread(_plan, package, rows, snapshot, options)
+        plans = await asyncio.to_thread(_plan, package, rows, snapshot, options, step)
     hold = None if (ignore_hold or options.dry_run) else hold_for(plans, options)
     if held is not None:
         _same_as_held(plans, held)
     await progress("applying", 0, total)
-    applied_seq = None
+    applied_seq, applied = None, 0
     if options.dry_run or hold is not None:
         for plan in plans:
             await _explain(conn, tenant_id, plan)
@@ -238,6 +321,9 @@ async def _diff_and_apply(
             with _timed(f"apply {plan.data_type.value}"):
                 await apply_versions(conn, plan, tenant_id, applied_seq)
                 await write_rejected(conn, plan, tenant_id, sync_id)
+            applied += plan.records.height + plan.rejected.height + plan.deleted.height
+            await progress("applying", min(applied, total), total)
+    await progress("applying", total, total)  # the last checkpoint: a cancel requested until now still stops it
     items = pl.concat([outcome_items(p) for p in plans]) if plans else None
     summaries = summarize(items, _type_codes(plans)) if items is not None else pl.DataFrame()
     counts = _counts(items)

@@ -1,0 +1,61 @@
+"""Live streams: a sync's progress and the tenant's sync status changes, from the process's one Redis subscription.
+
+Each stream listens before it reads the current state, so nothing between the read and the first event is lost;
+after a Redis reconnect (events may have been missed) the state is read again. Rows are read with the caller's
+tenant in the SQL, so an id of another tenant finds nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from db.syncs import SyncRow, sync_row
+from resolvers.context import Context
+from resolvers.errors import DomainError
+from resolvers.ids import decode_id
+from workers.events import RESYNC, SyncEvent
+from workers.progress import event_of
+
+ACTIVE = frozenset({"QUEUED", "RUNNING"})
+
+
+async def progress_events(ctx: Context, sync_id: str) -> AsyncIterator[SyncEvent]:
+    """The sync's current progress, then every update; ends when the sync stops running (done, held or failed)."""
+    tenant_id = ctx.require().tenant_id
+    local = decode_id(sync_id, "Sync")
+    async with ctx.api.hub.subscribe(tenant_id, local) as subscription:
+        row = await _current(ctx, tenant_id, local)
+        if row is None:
+            raise DomainError("No sync with this id.", code="NOT_FOUND")
+        current = event_of(row, status_changed=False)
+        yield current
+        while current.status in ACTIVE:
+            event = await subscription.next()
+            if event is RESYNC:
+                row = await _current(ctx, tenant_id, local)
+                if row is None:
+                    return
+                event = event_of(row, status_changed=False)
+            current = event
+            yield event
+
+
+async def status_changes(ctx: Context, app_ids: Sequence[str] | None) -> AsyncIterator[SyncRow]:
+    """Every sync of the tenant (of these apps, if given) created or changing status, as its current row."""
+    tenant_id = ctx.require().tenant_id
+    apps = None if app_ids is None else {decode_id(i, "App") for i in app_ids}
+    async with ctx.api.hub.subscribe(tenant_id) as subscription:
+        while True:
+            event = await subscription.next()
+            if event is RESYNC or not event.status_changed:
+                continue
+            if apps is not None and event.app_id not in apps:
+                continue
+            row = await _current(ctx, tenant_id, event.sync_id)
+            if row is not None:
+                yield row
+
+
+async def _current(ctx: Context, tenant_id: int, sync_id: int) -> SyncRow | None:
+    ctx.fresh_loaders()
+    return await sync_row(ctx.pool, tenant_id, sync_id)
