@@ -14,7 +14,16 @@ from functools import cache
 from typing import Any
 
 from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns
-from db.outcomes import NO_LINE, OUTCOME_CODES, OUTCOME_NAMES, FieldChange, OutcomeRecord, RecordIssue, _compare
+from db.outcomes import (
+    NO_LINE,
+    OUTCOME_CODES,
+    OUTCOME_NAMES,
+    FieldChange,
+    OutcomeRecord,
+    RecordIssue,
+    _compare,
+    csv_columns,
+)
 from db.pool import Executor
 from db.sql import Params, ident
 from oneroster_csv.model import DataType
@@ -97,19 +106,24 @@ class EntityRow:
 def _attributes(data_type: DataType, doc: dict[str, Any]) -> dict[str, Any]:
     """A version row (as jsonb) -> its non-null CSV values, metadata.* included."""
     attributes: dict[str, Any] = {"sourcedId": doc["sourcedId"]}
-    attributes |= {c: doc[c] for c in attribute_columns(data_type)[1:] if doc.get(c) is not None}
+    attributes |= {c: doc[c] for c in csv_columns(data_type)[1:] if doc.get(c) is not None}
     attributes |= {k: v for k, v in (_json(doc.get("metadata")) or {}).items() if v is not None}
     return attributes
 
 
-def _entity(data_type: DataType, doc: dict[str, Any]) -> EntityRow:
-    return EntityRow(
-        data_type=data_type,
-        sourced_id=doc["sourcedId"],
-        deleted=int(doc["kind"]) == _DELETED,
-        attributes=_attributes(data_type, doc),
-        schools=list(doc.get("schools") or []),
-    )
+def entity_cells(data_type: DataType, alias: str = "v") -> str:
+    """The columns an EntityRow is made of, the same shape for every type (so types can share a UNION): the kind,
+    the schools, the metadata and the CSV values as one text array (sourcedId first). Much cheaper than to_jsonb."""
+    cells = ", ".join(f"{alias}.{ident(c)}" for c in attribute_columns(data_type))
+    return f"{alias}.kind, {alias}.schools, {alias}.metadata, ARRAY[{cells}]::text[] AS cells"
+
+
+def entity_of_cells(data_type: DataType, row: Any) -> EntityRow:
+    """An EntityRow from the columns of `entity_cells`."""
+    cells = row["cells"]
+    attributes = {c: v for c, v in zip(csv_columns(data_type), cells, strict=True) if v is not None}
+    attributes |= {k: v for k, v in (_json(row["metadata"]) or {}).items() if v is not None}
+    return EntityRow(data_type, cells[0], int(row["kind"]) == _DELETED, attributes, list(row["schools"] or []))
 
 
 async def entities_by_keys(
@@ -124,14 +138,14 @@ async def entities_by_keys(
     params = Params()
     tenant = params(tenant_id, "bigint")
     selects = [
-        f"SELECT {TYPE_CODES[t]} AS data_type, to_jsonb(v) AS doc FROM {TABLES[t]} v "
+        f"SELECT {TYPE_CODES[t]} AS data_type, {entity_cells(t)} FROM {TABLES[t]} v "
         f'WHERE v.tenant_id = {tenant} AND v.valid_to IS NULL AND v."sourcedId" = ANY({params(ids, "text[]")})'
         for t, ids in by_type.items()
     ]
     rows = await conn.fetch(" UNION ALL ".join(selects), *params.values)
     found: dict[tuple[DataType, str], EntityRow] = {}
     for row in rows:
-        entity = _entity(TYPE_OF_CODE[row["data_type"]], _json(row["doc"]))
+        entity = entity_of_cells(TYPE_OF_CODE[row["data_type"]], row)
         found[(entity.data_type, entity.sourced_id)] = entity
     return found
 
@@ -192,11 +206,11 @@ async def page_entities(conn: Executor, where: EntityFilter, *, after: str | Non
     if after is not None:
         predicates += f' AND v."sourcedId" > {params(after, "text")}'
     rows = await conn.fetch(
-        f'SELECT to_jsonb(v) AS doc FROM {TABLES[where.data_type]} v WHERE {predicates} ORDER BY v."sourcedId" '
-        f"LIMIT {params(limit, 'int')}",
+        f"SELECT {entity_cells(where.data_type)} FROM {TABLES[where.data_type]} v WHERE {predicates} "
+        f'ORDER BY v."sourcedId" LIMIT {params(limit, "int")}',
         *params.values,
     )
-    return [_entity(where.data_type, _json(r["doc"])) for r in rows]
+    return [entity_of_cells(where.data_type, r) for r in rows]
 
 
 async def count_entities(conn: Executor, where: EntityFilter) -> int:

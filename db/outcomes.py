@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns
@@ -37,6 +38,12 @@ COLUMN_OUTCOMES: dict[str, tuple[int, ...]] = {
 TYPE_OF_CODE: dict[int, DataType] = {code: data_type for data_type, code in TYPE_CODES.items()}
 NO_LINE = -1  # a record without a line (carried NO_CHANGE, bulk deletion) sorts before the lines of its sourcedId
 _NOT_CONTENT = frozenset({"sourcedId", "status", "dateLastModified"})  # never make a record UPDATED (§2)
+
+
+@cache
+def csv_columns(data_type: DataType) -> tuple[str, ...]:
+    """`attribute_columns`, computed once per type: it is read for every row of every page."""
+    return tuple(attribute_columns(data_type))
 
 
 @dataclass(frozen=True, order=True)
@@ -120,18 +127,21 @@ class _Selection:
 
 
 async def _scope(conn: Connection, tenant_id: int, sync_id: int) -> _Scope | None:
-    applied = await conn.fetchrow("SELECT applied_seq FROM syncs WHERE tenant_id = $1 AND id = $2", tenant_id, sync_id)
-    if applied is None:
-        return None
-    summaries = await conn.fetch(
-        """SELECT data_type, file_mode, total, no_change, new, updated, deleted, skipped, merged, excluded, invalid
-           FROM sync_summaries WHERE tenant_id = $1 AND sync_id = $2 AND school_id = ''""",
+    rows = await conn.fetch(
+        """SELECT s.applied_seq, ss.data_type, ss.file_mode, ss.total, ss.no_change, ss.new, ss.updated, ss.deleted,
+                  ss.skipped, ss.merged, ss.excluded, ss.invalid
+           FROM syncs s LEFT JOIN sync_summaries ss
+             ON ss.tenant_id = s.tenant_id AND ss.sync_id = s.id AND ss.school_id = ''
+           WHERE s.tenant_id = $1 AND s.id = $2""",
         tenant_id, sync_id,
     )  # fmt: skip
+    if not rows:
+        return None
+    summaries = [r for r in rows if r["data_type"] is not None]  # none: the LEFT JOIN's row of a sync without any
     bulk = frozenset(int(r["data_type"]) for r in summaries if r["file_mode"] == "bulk")
-    hints = {int(r["data_type"]): {k: int(v) for k, v in r.items() if k not in ("data_type", "file_mode")}
-             for r in summaries}  # fmt: skip
-    return _Scope(applied["applied_seq"], bulk, hints)
+    not_counts = ("applied_seq", "data_type", "file_mode")
+    hints = {int(r["data_type"]): {k: int(v) for k, v in r.items() if k not in not_counts} for r in summaries}
+    return _Scope(rows[0]["applied_seq"], bulk, hints)
 
 
 def _outcomes_of(column: str) -> tuple[int, ...]:
@@ -210,7 +220,7 @@ def _types(data_type: DataType | None) -> list[DataType]:
 
 def _part_select(name: str, where: str, data_type: DataType, after: OutcomeCursor | None, params: Params) -> str:
     """One part's rows after the cursor, in the union's columns (versions: attribute columns; explicit: jsonb)."""
-    attributes = attribute_columns(data_type)[1:]
+    attributes = csv_columns(data_type)[1:]
     if name == "explicit":
         values = ", ".join(f"NULL::text AS {ident(c)}" for c in attributes)
         select = (f'SELECT "sourcedId", line, outcome::int AS outcome, invalid, schools, issues, attributes, changes, '
@@ -336,12 +346,7 @@ async def page_records(
         if len(found) >= limit:
             break
     if with_changes and scope.applied_seq is not None:
-        changes = await field_changes(conn, tenant_id, scope.applied_seq, found)
-        # keyed by sourcedId: only the UPDATED record takes them, not a MERGED row sharing its sourcedId
-        found = [
-            replace(r, changes=changes.get((r.data_type, r.sourced_id), r.changes)) if r.outcome == "UPDATED" else r
-            for r in found
-        ]
+        found = await with_field_changes(conn, tenant_id, sync_id, found)
     return found
 
 
@@ -356,7 +361,7 @@ def _record(data_type: DataType, row: Any) -> OutcomeRecord:
         attributes = {k: v for k, v in explicit.items() if v is not None}
     else:
         attributes = {"sourcedId": row["sourcedId"]}
-        attributes |= {c: row[c] for c in attribute_columns(data_type)[1:] if row[c] is not None}
+        attributes |= {c: row[c] for c in csv_columns(data_type)[1:] if row[c] is not None}
         attributes |= {k: v for k, v in (_json(row["metadata"]) or {}).items() if v is not None}
     issues = [RecordIssue(i["code"], i["severity"], i.get("field"), i["message"]) for i in _json(row["issues"]) or []]
     changes = [FieldChange(c["field"], c["before"], c["after"]) for c in _json(row["changes"]) or []]
@@ -382,7 +387,7 @@ def _same(before: str | None, after: str | None, as_set: bool) -> bool:
 
 def _compare(data_type: DataType, before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
     sets = set_columns(data_type)
-    found = [FieldChange(c, before.get(c), after.get(c)) for c in attribute_columns(data_type)
+    found = [FieldChange(c, before.get(c), after.get(c)) for c in csv_columns(data_type)
              if c not in _NOT_CONTENT and not _same(before.get(c), after.get(c), c in sets)]  # fmt: skip
     old = {k: v for k, v in (_json(before.get("metadata")) or {}).items() if v is not None}
     new = {k: v for k, v in (_json(after.get("metadata")) or {}).items() if v is not None}
@@ -393,12 +398,12 @@ def _compare(data_type: DataType, before: dict[str, Any], after: dict[str, Any])
 
 
 async def field_changes(
-    conn: Connection, tenant_id: int, applied_seq: int, records: Iterable[OutcomeRecord]
+    conn: Connection, tenant_id: int, sync_id: int, records: Iterable[OutcomeRecord]
 ) -> dict[tuple[DataType, str], list[FieldChange]]:
-    """(data type, sourcedId) -> field changes of the UPDATED records among `records` of the applied sync `applied_seq`.
+    """(data type, sourcedId) -> field changes of the UPDATED records among `records` of the sync `sync_id`.
 
-    Derived from storage: the version the sync wrote against its predecessor (the one the sync closed). One query
-    per data type on the page (a drill-down page usually holds one type).
+    Derived from storage: the version the sync wrote against its predecessor (the one the sync closed); nothing for
+    a sync that applied nothing. One query per data type on the page (a drill-down page usually holds one type).
     """
     by_type: dict[DataType, list[str]] = {}
     for record in records:
@@ -407,14 +412,32 @@ async def field_changes(
     changes: dict[tuple[DataType, str], list[FieldChange]] = {}
     for data_type, keys in by_type.items():
         table = TABLES[data_type]
+        cells = ", ".join(f"{{0}}.{ident(c)}" for c in csv_columns(data_type))
         rows = await conn.fetch(
-            f"""SELECT cur."sourcedId", to_jsonb(cur) AS after, to_jsonb(prev) AS before
-                FROM {table} cur JOIN {table} prev
-                  ON prev.tenant_id = cur.tenant_id AND prev."sourcedId" = cur."sourcedId" AND prev.valid_to = $2
-                WHERE cur.tenant_id = $1 AND cur.valid_from = $2 AND cur.kind = $3 AND cur."sourcedId" = ANY($4::text[])
-                  AND prev.tenant_id = $1""",
-            tenant_id, applied_seq, int(VersionKind.UPDATED), keys,
+            f"""SELECT cur."sourcedId", ARRAY[{cells.format("cur")}]::text[] AS after, cur.metadata AS after_metadata,
+                       ARRAY[{cells.format("prev")}]::text[] AS before, prev.metadata AS before_metadata
+                FROM syncs s JOIN {table} cur ON cur.tenant_id = s.tenant_id AND cur.valid_from = s.applied_seq
+                JOIN {table} prev ON prev.tenant_id = cur.tenant_id AND prev."sourcedId" = cur."sourcedId"
+                  AND prev.valid_to = s.applied_seq
+                WHERE s.tenant_id = $1 AND s.id = $2 AND cur.tenant_id = $1 AND cur.kind = $3
+                  AND cur."sourcedId" = ANY($4::text[]) AND prev.tenant_id = $1""",
+            tenant_id, sync_id, int(VersionKind.UPDATED), keys,
         )  # fmt: skip
+        columns = csv_columns(data_type)
         for row in rows:
-            changes[(data_type, row["sourcedId"])] = _compare(data_type, _json(row["before"]), _json(row["after"]))
+            before = {**dict(zip(columns, row["before"], strict=True)), "metadata": row["before_metadata"]}
+            after = {**dict(zip(columns, row["after"], strict=True)), "metadata": row["after_metadata"]}
+            changes[(data_type, row["sourcedId"])] = _compare(data_type, before, after)
     return changes
+
+
+async def with_field_changes(
+    conn: Connection, tenant_id: int, sync_id: int, records: list[OutcomeRecord]
+) -> list[OutcomeRecord]:
+    """`records` of the sync, the UPDATED ones with their field changes derived from storage (`field_changes`)."""
+    changes = await field_changes(conn, tenant_id, sync_id, records)
+    # keyed by sourcedId: only the UPDATED record takes them, not a MERGED row sharing its sourcedId
+    return [
+        replace(r, changes=changes.get((r.data_type, r.sourced_id), r.changes)) if r.outcome == "UPDATED" else r
+        for r in records
+    ]
