@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from db.entities_read import HistoryCursor, count_history, history_page
-from db.outcomes import COLUMN_OUTCOMES, OUTCOME_NAMES, TYPE_OF_CODE, OutcomeCursor, OutcomeRecord, count_records
+from db.entities_read import EntityRow, HistoryCursor, count_history, history_page
+from db.outcomes import (
+    COLUMN_OUTCOMES,
+    OUTCOME_NAMES,
+    TYPE_OF_CODE,
+    OutcomeCursor,
+    OutcomeRecord,
+    count_records,
+    with_field_changes,
+)
 from db.outcomes import page_records as page_outcomes
 from db.syncs import SyncRow
 from oneroster_csv.model import DataType
@@ -47,6 +55,8 @@ class SyncRecord:
 
     sync_id: int
     record: OutcomeRecord
+    # A drill-down page reads its records without field changes; `complete_records` adds them when they are asked for.
+    changes_pending: bool = False
 
     @property
     def key(self) -> RecordKey:
@@ -85,7 +95,8 @@ async def sync_records(
             raise BadInputError("`after` is not a cursor returned by this connection.") from exc
     async with ctx.pool.acquire() as conn:
         records = await page_outcomes(conn, tenant_id, sync.id, data_type=data_type, column=column,
-                                      school_id=school_id, after=position, limit=first + 1)  # fmt: skip
+                                      school_id=school_id, after=position, limit=first + 1,
+                                      with_changes=False)  # fmt: skip
     records, has_next = records[:first], len(records) > first
 
     async def count() -> int:
@@ -93,8 +104,35 @@ async def sync_records(
             return await count_records(conn, tenant_id, sync.id, data_type=data_type, column=column,
                                        school_id=school_id)  # fmt: skip
 
-    items = [SyncRecord(sync.id, r) for r in records]
+    items = [SyncRecord(sync.id, r, changes_pending=True) for r in records]
     return Page(items, [encode_cursor("r", r.cursor.encode()) for r in records], has_next, count)
+
+
+async def complete_records(ctx: Context, items: list[SyncRecord]) -> list[SyncRecord]:
+    """The items with the field changes of their UPDATED records: one statement per sync and data type, none when no
+    item lacks them."""
+    by_sync: dict[int, list[OutcomeRecord]] = {}
+    for item in items:
+        if item.changes_pending and item.record.outcome == "UPDATED":
+            by_sync.setdefault(item.sync_id, []).append(item.record)
+    if not by_sync:
+        return items
+    tenant_id = ctx.require().tenant_id
+    completed: dict[tuple[int, OutcomeCursor], OutcomeRecord] = {}
+    async with ctx.pool.acquire() as conn:
+        for sync_id, records in by_sync.items():
+            for record in await with_field_changes(conn, tenant_id, sync_id, records):
+                completed[(sync_id, record.cursor)] = record
+    return [
+        replace(item, record=completed.get((item.sync_id, item.record.cursor), item.record), changes_pending=False)
+        for item in items
+    ]
+
+
+async def record_entities(ctx: Context, items: list[SyncRecord]) -> list[EntityRow | None]:
+    """The entities in Data Browsing of the items (none for rows that never became one): one loader call."""
+    keys = list(dict.fromkeys((i.record.data_type, i.record.sourced_id) for i in items if i.record.sourced_id))
+    return await ctx.loaders.entity.load_many(keys)
 
 
 async def record_by_key(ctx: Context, key: RecordKey) -> SyncRecord | None:

@@ -1,10 +1,12 @@
-"""What every keyset connection shares: page info built from a resolver's page."""
+"""What every keyset connection shares: page info built from a resolver's page, and what a selection asks for."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from strawberry import relay
+from strawberry.types.nodes import SelectedField, Selection
 
 from resolvers.pagination import Page
 
@@ -16,3 +18,18 @@ def page_info(page: Page[Any]) -> relay.PageInfo:
         start_cursor=page.cursors[0] if page.cursors else None,
         end_cursor=page.cursors[-1] if page.cursors else None,
     )
+
+
+def selects(selections: Iterable[Selection], *path: str) -> bool:
+    """Whether a selection asks for the field at `path` (GraphQL names, one per level), through fragments and aliases.
+
+    Errs on asking: directives (@skip, @include) are not evaluated, so a relation is loaded when it might be shown.
+    """
+    name, rest = path[0], path[1:]
+    for selection in selections:
+        if not isinstance(selection, SelectedField):  # a fragment: its fields are the enclosing object's
+            if selects(selection.selections, *path):
+                return True
+        elif selection.name == name and (not rest or selects(selection.selections, *rest)):
+            return True
+    return False
