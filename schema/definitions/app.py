@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 @strawberry.type
 class App(relay.Node):
-    id: relay.NodeID[int]
+    # A plain attribute (the Node interface's id field is a resolver): the history page reads it for every sync.
+    id: relay.GlobalID = strawberry.field(description="The Globally Unique ID of this object")
     name: str
     kind: AppKind
     provider: str
@@ -32,13 +33,17 @@ class App(relay.Node):
     @classmethod
     def from_row(cls, row: AppRow) -> App:
         return cls(
-            id=row.id,
+            id=relay.GlobalID("App", str(row.id)),
             name=row.name,
             kind=AppKind(row.kind),
             provider=row.provider,
             installed_at=row.installed_at,
             settings=AppSettings.from_stored(row.settings),
         )
+
+    @classmethod
+    def resolve_id(cls, root: App, *, info: strawberry.Info[Context, None]) -> str:
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -58,7 +63,7 @@ class App(relay.Node):
         from schema.definitions.sync import SyncConnection
 
         page = await sync_resolvers.sync_page(
-            info.context, first=first, after=after, app_id=self.id,
+            info.context, first=first, after=after, app_id=int(self.id.node_id),
             statuses=None if status is None else [s.value for s in status],
         )  # fmt: skip
         return SyncConnection.from_page(page)

@@ -15,7 +15,7 @@ from resolvers import entities as entity_resolvers
 from resolvers import records as record_resolvers
 from resolvers.context import Context
 from resolvers.pagination import Page
-from schema.definitions.connection import page_info
+from schema.definitions.connection import page_info, selects
 from schema.definitions.enums import DataType, data_type_of, stored_data_type
 
 if TYPE_CHECKING:
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 @strawberry.type
 class Entity(relay.Node):
-    id: relay.NodeID[str]
+    # A plain attribute (the Node interface's id field is a resolver): an entity list reads it for every entity.
+    id: relay.GlobalID = strawberry.field(description="The Globally Unique ID of this object")
     data_type: DataType
     sourced_id: str
     deleted: bool = strawberry.field(description="A deleted entity stays readable, with its last values.")
@@ -34,13 +35,17 @@ class Entity(relay.Node):
     @classmethod
     def from_row(cls, row: EntityRow) -> Entity:
         return cls(
-            id=entity_resolvers.entity_key(row.data_type, row.sourced_id),
+            id=relay.GlobalID("Entity", entity_resolvers.entity_key(row.data_type, row.sourced_id)),
             data_type=data_type_of(row.data_type),
             sourced_id=row.sourced_id,
             deleted=row.deleted,
             attributes=JSON(row.attributes),
             row=row,
         )
+
+    @classmethod
+    def resolve_id(cls, root: Entity, *, info: strawberry.Info[Context, None]) -> str:
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -56,11 +61,17 @@ class Entity(relay.Node):
         return [Entity.from_row(row) for row in rows if row is not None]
 
     @strawberry.field(description="Every sourcedId the entity points to, by the column that holds it.")
-    def references(self) -> list[EntityReference]:
+    async def references(self, info: strawberry.Info[Context, None]) -> list[EntityReference]:
+        found = references_of(self.row.data_type, self.row.attributes)
+        targets: dict[tuple[StoredDataType, str], Entity] = {}
+        if selects(info.selected_fields, "references", "entity"):  # the targets in one loader call
+            rows = await entity_resolvers.entities_by_keys(info.context, [(t, s) for _, t, s in found])
+            targets = {(row.data_type, row.sourced_id): Entity.from_row(row) for row in rows if row is not None}
         return [
-            EntityReference(field=field, data_type=data_type_of(target), sourced_id=sourced_id)
-            for field, target, sourced_id in references_of(self.row.data_type, self.row.attributes)
-        ]
+            EntityReference(field=field, data_type=data_type_of(target), sourced_id=sourced_id,
+                            entity=targets.get((target, sourced_id)))
+            for field, target, sourced_id in found
+        ]  # fmt: skip
 
     @strawberry.field(description="Entities of a type that point to this one, in sourcedId order.")
     async def referenced_by(
@@ -94,11 +105,10 @@ class EntityReference:
     field: str = strawberry.field(description="The CSV column that holds the reference.")
     data_type: DataType
     sourced_id: str
-
-    @strawberry.field(description="The entity referenced; null when the tenant has no such entity.")
-    async def entity(self, info: strawberry.Info[Context, None]) -> Entity | None:
-        row = await info.context.loaders.entity.load((stored_data_type(self.data_type), self.sourced_id))
-        return None if row is None else Entity.from_row(row)
+    # Loaded by `Entity.references` for all of an entity's references at once, when the query selects it.
+    entity: Entity | None = strawberry.field(
+        description="The entity referenced; null when the tenant has no such entity.", default=None
+    )
 
 
 @strawberry.type
