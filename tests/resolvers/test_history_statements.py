@@ -131,3 +131,34 @@ async def test_statement_counts_do_not_grow_with_the_page(
         assert len(set(counts.values())) == 1, (name, counts)
     assert measured["history page"][50] <= 6, measured
     assert max(c[50] for n, c in measured.items() if n.startswith("drill-down")) <= 13, measured
+
+
+SELECTED_RECORDS = """query($id: ID!) { node(id: $id) { ... on Sync {
+  records(dataType: USERS, column: UPDATED, first: 20) { edges { node { sourcedId %s } } } } } }"""
+
+
+async def test_a_drill_down_page_reads_only_the_relations_it_selects(
+    gql: GraphQLClient, district: District, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, second = await _district_with_history(district, tmp_path)
+    tenant, sync = district.tenant, to_base64("Sync", second)
+    bare, bare_result = await _statements(gql, tenant, monkeypatch, SELECTED_RECORDS % "", id=sync)
+    assert len(bare_result["node"]["records"]["edges"]) == 20
+    queries = {
+        "changes": SELECTED_RECORDS % "changes { field before after }",
+        "entity": SELECTED_RECORDS % "...linked" + " fragment linked on RecordOutcome { entity { sourcedId } }",
+        "sync": SELECTED_RECORDS % "sync { id }",
+    }
+    counts: dict[str, int] = {}
+    for name, text in queries.items():
+        counts[name], result = await _statements(gql, tenant, monkeypatch, text, id=sync)
+        records = [e["node"] for e in result["node"]["records"]["edges"]]
+        assert len(records) == 20
+        if name == "changes":
+            assert all(r["changes"] for r in records), "every UPDATED record has its field changes"
+        elif name == "entity":
+            assert all(r["entity"] == {"sourcedId": r["sourcedId"]} for r in records), "through a named fragment"
+        else:
+            assert {r["sync"]["id"] for r in records} == {sync}
+    # each relation costs one statement for the whole page (the sync none: node(id:) loaded it), nothing unselected
+    assert counts == {"changes": bare + 1, "entity": bare + 1, "sync": bare}, (bare, counts)
