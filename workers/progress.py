@@ -59,6 +59,7 @@ class ProgressReporter:
         self._position = (-1, -1)
         self._last = 0.0
         self._lock = asyncio.Lock()
+        self._started = False
 
     async def __call__(self, phase: str, processed: int, total: int | None) -> None:
         # Reports from worker threads arrive concurrently with the engine's own: one at a time, never backwards.
@@ -76,9 +77,10 @@ class ProgressReporter:
         self._phase, self._last, self._position = phase, now, position
         cancel = await store_progress(self._pool, self._row.tenant_id, self._row.id, phase, processed, total)
         percent = overall_percent("RUNNING", phase, processed, total)
-        row = self._row
+        row, started = self._row, not self._started
+        self._started = True  # the first report is also the news that the sync started running (syncUpdates)
         await self._publisher.publish(SyncEvent(row.tenant_id, row.id, row.app_id, "RUNNING", phase, processed,
-                                                total, percent))  # fmt: skip
+                                                total, percent, status_changed=started))  # fmt: skip
         if cancel:
             raise SyncCancelled(f"sync {row.id} was cancelled")
 

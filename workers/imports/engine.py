@@ -241,13 +241,18 @@ def _read_and_fold(
     return dataclasses.replace(package, tables=tables), rows
 
 
+# The connection broke, or an administrator or a shutdown ended the session (SQLSTATE classes 08 and 57).
+_CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+                    asyncpg.InterfaceError, ConnectionError, OSError)  # fmt: skip
+
+
 def failure_of(error: Exception) -> tuple[str, str]:
     """The failure code and the message a district admin reads for an import that ended in `error`."""
     if isinstance(error, PackageError):
         return error.code, _package_message(error)
     if isinstance(error, HoldNotApprovable):
         return error.code, error.message
-    if isinstance(error, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, OSError)):
+    if isinstance(error, _CONNECTION_LOST):
         return ("import.database_error", "The connection to the database was lost during the import, so nothing "
                 "was applied and the district's data is unchanged; start the import again.")  # fmt: skip
     return ("import.internal_error",
