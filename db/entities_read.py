@@ -15,6 +15,7 @@ from typing import Any
 
 from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns
 from db.outcomes import (
+    COMPACT_JSON,
     NO_LINE,
     OUTCOME_CODES,
     OUTCOME_NAMES,
@@ -236,7 +237,7 @@ class HistoryCursor:
     outcome: int
 
     def encode(self) -> str:
-        return json.dumps([self.sync_id, self.line, self.outcome], separators=(",", ":"))
+        return COMPACT_JSON.encode([self.sync_id, self.line, self.outcome])
 
     @classmethod
     def decode(cls, text: str) -> HistoryCursor:

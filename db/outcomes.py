@@ -40,6 +40,10 @@ NO_LINE = -1  # a record without a line (carried NO_CHANGE, bulk deletion) sorts
 _NOT_CONTENT = frozenset({"sourcedId", "status", "dateLastModified"})  # never make a record UPDATED (§2)
 
 
+# json.dumps with separators builds an encoder per call; cursors are encoded twice per record of every page.
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 @cache
 def csv_columns(data_type: DataType) -> tuple[str, ...]:
     """`attribute_columns`, computed once per type: it is read for every row of every page."""
@@ -56,7 +60,7 @@ class OutcomeCursor:
     outcome: int
 
     def encode(self) -> str:
-        return json.dumps([self.data_type, self.sourced_id, self.line, self.outcome], separators=(",", ":"))
+        return COMPACT_JSON.encode([self.data_type, self.sourced_id, self.line, self.outcome])
 
     @classmethod
     def decode(cls, text: str) -> OutcomeCursor:
