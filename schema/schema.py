@@ -25,6 +25,7 @@ from schema.definitions.entity import Entity
 from schema.definitions.record import RecordOutcome
 from schema.definitions.summary import ExportTypeSummary, ImportTypeSummary
 from schema.definitions.sync import Sync
+from schema.execution import PlainFieldsExecutionContext
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
@@ -88,6 +89,7 @@ def build_schema() -> Schema:
         subscription=Subscription,
         types=[Sync, RecordOutcome, Entity, ImportTypeSummary, ExportTypeSummary],
         config=StrawberryConfig(relay_max_results=100),
+        execution_context_class=PlainFieldsExecutionContext,  # plain leaf fields without per-field machinery
         extensions=[
             lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error"),
             HideSuggestionsFromStrangers,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import datetime
 
 import strawberry
 from strawberry import relay
 
-from db.syncs import SyncFilter, SyncRow
+from db.syncs import SyncRow
 from resolvers import apps as app_resolvers
 from resolvers import records as record_resolvers
 from resolvers import summaries as summary_resolvers
@@ -19,6 +19,7 @@ from resolvers.errors import DomainError
 from resolvers.subscriptions import ACTIVE
 from resolvers.syncs import SyncPage
 from schema.definitions.app import App
+from schema.definitions.connection import selects
 from schema.definitions.enums import AppKind, DataType, SummaryColumn, SyncStatus, stored_data_type
 from schema.definitions.record import RecordOutcomeConnection
 from schema.definitions.summary import SchoolStatisticConnection, TypeSummary, type_summary
@@ -71,9 +72,26 @@ class SyncProgress:
         return Sync.from_row(row)
 
 
+def _app(root: Sync, info: strawberry.Info[Context, None]) -> App | Awaitable[App]:
+    # Loaded with the page when it comes from a history page; else (node, payloads, records) on its own.
+    return root.linked_app if root.linked_app is not None else root.load_app(info.context)
+
+
+async def _previous(root: Sync, info: strawberry.Info[Context, None]) -> Sync | None:
+    row = await sync_resolvers.previous_sync(info.context, root.row.id)
+    return None if row is None else Sync.from_row(row)
+
+
+def _summaries(root: Sync, info: strawberry.Info[Context, None]) -> list[TypeSummary] | Awaitable[list[TypeSummary]]:
+    if root.linked_summaries is not None:
+        return root.linked_summaries
+    return root.load_summaries(info.context)
+
+
 @strawberry.type
 class Sync(relay.Node):
-    id: relay.NodeID[int]
+    # Plain attributes wherever a history page reads every sync (the Node interface's id field is a resolver).
+    id: relay.GlobalID = strawberry.field(description="The Globally Unique ID of this object")
     kind: AppKind
     status: SyncStatus
     initiated_at: datetime
@@ -85,14 +103,28 @@ class Sync(relay.Node):
     warning_count: int
     failure: SyncFailure | None
     hold: SyncHold | None
+    # Resolvers that answer from what the history page loaded, or load on their own (they may return an awaitable,
+    # which graphql-core awaits): the SDL's field order is kept by declaring them here.
+    app: App = strawberry.field(resolver=_app)  # type: ignore[assignment]
+    progress: SyncProgress
+    previous: Sync | None = strawberry.field(
+        resolver=_previous, description="The same app's sync initiated just before this one."
+    )
+    summaries: list[TypeSummary] = strawberry.field(  # type: ignore[assignment]
+        resolver=_summaries,
+        description="One summary per data type in the sync, in DataType order (counts as stored).",
+    )
     app_id: strawberry.Private[int]
     row: strawberry.Private[SyncRow]
+    linked_app: strawberry.Private[App | None] = None
+    linked_summaries: strawberry.Private[list[TypeSummary] | None] = None
 
     @classmethod
     def from_row(cls, row: SyncRow) -> Sync:
         hold = row.hold
-        return cls(
-            id=row.id,
+        progress = SyncProgress.of(event_of(row, status_changed=False))
+        sync = cls(
+            id=relay.GlobalID("Sync", str(row.id)),
             kind=AppKind(row.kind),
             status=SyncStatus(row.status),
             initiated_at=row.initiated_at,
@@ -113,9 +145,16 @@ class Sync(relay.Node):
                 delete_count=int(hold["deleteCount"]),
                 threshold_percent=float(hold["thresholdPercent"]),
             ),
+            progress=progress,
             app_id=row.app_id,
             row=row,
         )
+        progress.known_sync = sync
+        return sync
+
+    @classmethod
+    def resolve_id(cls, root: Sync, *, info: strawberry.Info[Context, None]) -> str:
+        return root.id.node_id
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -124,25 +163,13 @@ class Sync(relay.Node):
         rows = await sync_resolvers.syncs_by_ids(info.context, node_ids)
         return [None if row is None else cls.from_row(row) for row in rows]
 
-    @strawberry.field
-    async def app(self, info: strawberry.Info[Context, None]) -> App:
-        row = await app_resolvers.app_by_id(info.context, self.app_id)
+    async def load_app(self, ctx: Context) -> App:
+        row = await app_resolvers.app_by_id(ctx, self.app_id)
         assert row is not None, "a sync's app row is never deleted"
         return App.from_row(row)
 
-    @strawberry.field
-    def progress(self) -> SyncProgress:
-        return SyncProgress.of(event_of(self.row, status_changed=False), known_sync=self)
-
-    @strawberry.field(description="The same app's sync initiated just before this one.")
-    async def previous(self, info: strawberry.Info[Context, None]) -> Sync | None:
-        row = await sync_resolvers.previous_sync(info.context, self.id)
-        return None if row is None else Sync.from_row(row)
-
-    @strawberry.field(description="One summary per data type in the sync, in DataType order (counts as stored).")
-    async def summaries(self, info: strawberry.Info[Context, None]) -> list[TypeSummary]:
-        rows = await summary_resolvers.sync_summaries(info.context, self.row)
-        return [type_summary(self.row, row) for row in rows]
+    async def load_summaries(self, ctx: Context) -> list[TypeSummary]:
+        return [type_summary(self.row, row) for row in await summary_resolvers.sync_summaries(ctx, self.row)]
 
     @strawberry.field(description="The per-school summary tables, in school sourcedId order.")
     async def schools(
@@ -171,24 +198,42 @@ class Sync(relay.Node):
         return RecordOutcomeConnection.from_page(page)
 
 
+SyncEdge = relay.Edge[Sync]
+
+
 @strawberry.type
-class SyncConnection(relay.Connection[Sync]):
-    where: strawberry.Private[SyncFilter]
+class SyncConnection:
+    # Written out instead of a relay.Connection (the same shape) so that `edges` can load the page's apps and
+    # summaries once per page, and only when the query selects them.
+    page_info: relay.PageInfo = strawberry.field(description="Pagination data for this connection")
+    page: strawberry.Private[SyncPage]
 
     @classmethod
     def from_page(cls, page: SyncPage) -> SyncConnection:
-        edges = [relay.Edge(node=Sync.from_row(row), cursor=c) for row, c in zip(page.rows, page.cursors, strict=True)]
-        return cls(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=False,  # forward-only keyset paging; the Relay spec allows false here
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
-            ),
-            where=page.filter,
+        cursors = page.cursors
+        info = relay.PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=False,  # forward-only keyset paging; the Relay spec allows false here
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
         )
+        return cls(page=page, page_info=info)
+
+    @strawberry.field(description="Contains the nodes in this connection")
+    async def edges(self, info: strawberry.Info[Context, None]) -> list[SyncEdge]:
+        syncs = [Sync.from_row(row) for row in self.page.rows]
+        wanted = info.selected_fields
+        if selects(wanted, "edges", "node", "app"):
+            rows = await info.context.loaders.app.load_many(sorted({s.app_id for s in syncs}))
+            apps = {row.id: App.from_row(row) for row in rows if row is not None}
+            for sync in syncs:
+                sync.linked_app = apps[sync.app_id]
+        if selects(wanted, "edges", "node", "summaries"):
+            for sync, summaries in zip(syncs, await info.context.loaders.summaries.load_many([s.row.id for s in syncs]),
+                                       strict=True):  # fmt: skip
+                sync.linked_summaries = [type_summary(sync.row, row) for row in summaries]
+        return [SyncEdge(node=sync, cursor=cursor) for sync, cursor in zip(syncs, self.page.cursors, strict=True)]
 
     @strawberry.field(description="How many syncs match the filter, over all pages.")
     async def total_count(self, info: strawberry.Info[Context, None]) -> int:
-        return await sync_resolvers.sync_total(info.context, self.where)
+        return await sync_resolvers.sync_total(info.context, self.page.filter)
