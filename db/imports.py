@@ -205,7 +205,7 @@ async def heartbeat(conn: Connection, tenant_id: int, sync_id: int) -> None:
 
 async def request_approval(conn: Connection, tenant_id: int, sync_id: int) -> str | None:
     """HELD -> QUEUED with approved_at, when nothing was applied since it was computed. Returns None when done, else
-    why not: SYNC_NOT_HELD or HOLD_STALE."""
+    why not: SYNC_NOT_HELD, HOLD_STALE or NOT_FOUND (no such sync of the tenant)."""
     status = await conn.execute(
         """UPDATE syncs s SET status = 'QUEUED', approved_at = clock_timestamp(), progress_phase = 'queued',
                   progress_processed = 0, progress_total = NULL, attempts = 0
@@ -216,7 +216,8 @@ async def request_approval(conn: Connection, tenant_id: int, sync_id: int) -> st
     )  # fmt: skip
     if status.endswith(" 1"):
         return None
-    return "HOLD_STALE" if await sync_status(conn, tenant_id, sync_id) == "HELD" else "SYNC_NOT_HELD"
+    current = await sync_status(conn, tenant_id, sync_id)
+    return {"HELD": "HOLD_STALE", "UNKNOWN": "NOT_FOUND"}.get(current, "SYNC_NOT_HELD")
 
 
 async def request_cancel(conn: Connection, tenant_id: int, sync_id: int) -> str | None:

@@ -52,7 +52,9 @@ async def status_changes(ctx: Context, app_ids: Sequence[str] | None) -> AsyncIt
             if apps is not None and event.app_id not in apps:
                 continue
             row = await _current(ctx, tenant_id, event.sync_id)
-            if row is not None:
+            # An event the sync has already moved past is skipped: the event of its current status follows, so the
+            # current row is sent once rather than once per event behind it.
+            if row is not None and row.status == event.status:
                 yield row
 
 

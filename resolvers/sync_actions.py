@@ -89,7 +89,10 @@ async def cancel(ctx: Context, sync_id: str) -> SyncRow:
     local = decode_id(sync_id, "Sync")
     async with ctx.pool.acquire() as conn:
         refusal = await db_imports.request_cancel(conn, tenant_id, local)
+        job = None if refusal else await db_imports.import_job(conn, tenant_id, local)
     _refuse(refusal)
+    if job is not None and job.status == "CANCELLED":  # cancelled while QUEUED: its message will do nothing
+        ctx.api.uploads.discard(tenant_id, job.upload_key)
     return await _announced(ctx, tenant_id, local)
 
 

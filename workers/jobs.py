@@ -60,6 +60,7 @@ async def run_import_message(services: WorkerServices, tenant_id: int, sync_id: 
         if job.attempts >= config.max_attempts:
             await db_imports.fail_sync(conn, tenant_id, sync_id, "import.interrupted", INTERRUPTED)
             await publish_status(pool, services.publisher, tenant_id, sync_id)
+            services.uploads.discard(tenant_id, job.upload_key)
             return "FAILED"
     result = await _run(services, job)
     await publish_status(pool, services.publisher, tenant_id, sync_id)
