@@ -170,3 +170,17 @@ async def sync_row(conn: Executor, tenant_id: int, sync_id: int) -> SyncRow | No
     record = await conn.fetchrow(f"SELECT {_COLUMNS} FROM syncs s WHERE s.tenant_id = $1 AND s.id = $2",
                                  tenant_id, sync_id)  # fmt: skip
     return None if record is None else _row(record)
+
+
+async def changed_syncs(conn: Executor, tenant_id: int, since: datetime) -> tuple[list[SyncRow], datetime]:
+    """The tenant's syncs created or changed (started, progressed, finished) after `since`, oldest change first, and
+    the time of this reading (the next `since`)."""
+    now: datetime = await conn.fetchval("SELECT clock_timestamp()")
+    records = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM syncs s
+            WHERE s.tenant_id = $1
+              AND greatest(s.initiated_at, s.started_at, s.finished_at, s.progress_at) > $2
+            ORDER BY greatest(s.initiated_at, s.started_at, s.finished_at, s.progress_at), s.id""",
+        tenant_id, since,
+    )  # fmt: skip
+    return [_row(r) for r in records], now

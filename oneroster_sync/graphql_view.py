@@ -182,6 +182,8 @@ class GraphQLView(GraphQL[Context, None]):
             response = await self.run(request)
         except HTTPException as error:  # strawberry would answer these in plain text
             response = self._request_error(request, error)
+        except StarletteHTTPException as error:  # a body over the size limit (413), read by strawberry
+            response = self._request_error(request, HTTPException(error.status_code, error.detail))
         await response(scope, receive, send)
 
     def _request_error(self, request: Request, error: HTTPException) -> Response:

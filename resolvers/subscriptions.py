@@ -8,8 +8,9 @@ tenant in the SQL, so an id of another tenant finds nothing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 
-from db.syncs import SyncRow, sync_row
+from db.syncs import SyncRow, changed_syncs, sync_row
 from resolvers.context import Context
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id
@@ -17,6 +18,7 @@ from workers.events import RESYNC, SyncEvent
 from workers.progress import event_of
 
 ACTIVE = frozenset({"QUEUED", "RUNNING"})
+CLOCK_MARGIN = timedelta(seconds=5)
 
 
 async def progress_events(ctx: Context, sync_id: str) -> AsyncIterator[SyncEvent]:
@@ -36,8 +38,14 @@ async def progress_events(ctx: Context, sync_id: str) -> AsyncIterator[SyncEvent
                 if row is None:
                     return
                 event = event_of(row, status_changed=False)
+            elif _behind(event, current):
+                continue  # published before the snapshot was read, delivered after it
             current = event
             yield event
+
+
+def _behind(event: SyncEvent, current: SyncEvent) -> bool:
+    return event.status == current.status == "RUNNING" and (event.percent or 0.0) < (current.percent or 0.0)
 
 
 async def status_changes(ctx: Context, app_ids: Sequence[str] | None) -> AsyncIterator[SyncRow]:
@@ -45,17 +53,26 @@ async def status_changes(ctx: Context, app_ids: Sequence[str] | None) -> AsyncIt
     tenant_id = ctx.require().tenant_id
     apps = None if app_ids is None else {decode_id(i, "App") for i in app_ids}
     async with ctx.api.hub.subscribe(tenant_id) as subscription:
+        since = await ctx.pool.fetchval("SELECT clock_timestamp()")
         while True:
             event = await subscription.next()
-            if event is RESYNC or not event.status_changed:
+            if event is RESYNC:  # events were missed while Redis was away: what changed since is read instead
+                changed, since = await changed_syncs(ctx.pool, tenant_id, since)
+                for row in changed:
+                    if apps is None or row.app_id in apps:
+                        yield row
+                continue
+            # Up to here nothing was missed (events are published by the workers' clocks: a margin for skew).
+            since = max(since, datetime.fromtimestamp(event.published_at, UTC) - CLOCK_MARGIN)
+            if not event.status_changed:
                 continue
             if apps is not None and event.app_id not in apps:
                 continue
-            row = await _current(ctx, tenant_id, event.sync_id)
+            current = await _current(ctx, tenant_id, event.sync_id)
             # An event the sync has already moved past is skipped: the event of its current status follows, so the
             # current row is sent once rather than once per event behind it.
-            if row is not None and row.status == event.status:
-                yield row
+            if current is not None and current.status == event.status:
+                yield current
 
 
 async def _current(ctx: Context, tenant_id: int, sync_id: int) -> SyncRow | None:

@@ -67,7 +67,13 @@ async def approve(ctx: Context, sync_id: str) -> SyncRow:
         refusal = await db_imports.request_approval(conn, tenant_id, local)
     _refuse(refusal)
     row = await _row(ctx, tenant_id, local)
-    return await ctx.api.submitter.send(row)
+    try:
+        return await ctx.api.submitter.send(row)
+    except QueueUnavailable as error:  # the sync ended FAILED: its package is no longer needed
+        async with ctx.pool.acquire() as conn:
+            job = await db_imports.import_job(conn, tenant_id, local)
+        ctx.api.uploads.discard(tenant_id, job.upload_key if job else None)
+        raise DomainError(QUEUE_DOWN, code="QUEUE_UNAVAILABLE") from error
 
 
 async def discard(ctx: Context, sync_id: str) -> SyncRow:

@@ -137,11 +137,14 @@ async def _lease(pool: asyncpg.Pool, job: db_imports.ImportJob, every: float) ->
 async def fail_exhausted(services: WorkerServices, tenant_id: int, sync_id: int) -> None:
     """The message's retries ran out (the database or the broker kept failing): the sync ends FAILED."""
     async with services.pool.acquire() as conn:
+        job = await db_imports.import_job(conn, tenant_id, sync_id)
         status = await db_imports.sync_status(conn, tenant_id, sync_id)
         if status in ("QUEUED", "RUNNING"):
             await db_imports.fail_sync(conn, tenant_id, sync_id, "sync.retries_exhausted",
                                        "The sync failed repeatedly and was given up; nothing was applied. "
                                        "Start it again, or contact support if it keeps failing.")  # fmt: skip
+            if job is not None:
+                services.uploads.discard(tenant_id, job.upload_key)
     row = await sync_row(services.pool, tenant_id, sync_id)
     if row is not None:
         await services.publisher.publish(event_of(row, status_changed=True))

@@ -83,7 +83,10 @@ async def test_the_history_updates_itself(stack: Stack, district_zip: Path) -> N
     await asyncio.sleep(1)  # the subscription is established
     sync_id = await client.start_import(app_id, district_zip)
     await asyncio.wait_for(watcher, 180)
-    assert [status for sid, status in seen if sid == sync_id] == ["QUEUED", "RUNNING", "SUCCEEDED"]
+    statuses = [status for sid, status in seen if sid == sync_id]
+    # Each state once, in order; a state already left when its event is read is skipped (the next one follows).
+    assert statuses[-1] == "SUCCEEDED" and statuses[0] in ("QUEUED", "RUNNING")
+    assert statuses == sorted(set(statuses), key=["QUEUED", "RUNNING", "SUCCEEDED"].index)
 
 
 def test_the_import_command_waits_for_the_queued_import(stack: Stack, district_zip: Path) -> None:
