@@ -1,8 +1,8 @@
 """Entity versions: reading the current state columnar, and writing a sync's new versions with COPY.
 
 Columnar on both sides: current keys and hashes come out with `COPY ... TO STDOUT (FORMAT csv)` straight into polars,
-and new versions go in with `COPY ... FROM STDIN (FORMAT csv)` written by polars, so no Python loop ever touches one
-row of a million-row import.
+and new versions go in with binary `COPY ... FROM STDIN` encoded column by column (db/pgcopy.py), so no Python loop
+ever touches one row of a million-row import.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from enum import IntEnum
 
 import polars as pl
 
+from db.pgcopy import HEADER, TRAILER, Encoder, encode_rows, encoder
 from db.pool import Connection
 from db.sql import ident
 from oneroster_csv.model import DataType
@@ -114,32 +115,49 @@ async def current_schools(conn: Connection, tenant_id: int, data_type: DataType,
     )
 
 
-async def copy_versions(conn: Connection, data_type: DataType, frame: pl.DataFrame) -> None:
+async def copy_versions(
+    conn: Connection, data_type: DataType, frame: pl.DataFrame, order: pl.Series | None = None
+) -> None:
     """Write new versions; `frame` has the columns of `version_columns` (any subset, the rest default)."""
-    await copy_frame(conn, TABLES[data_type], frame)
+    await copy_frame(conn, TABLES[data_type], frame, order)
 
 
 COPY_CHUNK_ROWS = 100_000
 
 
-async def copy_frame(conn: Connection, table: str, frame: pl.DataFrame) -> None:
-    """COPY a polars frame (columns named as the table's) as CSV, streamed in chunks.
+async def copy_frame(conn: Connection, table: str, frame: pl.DataFrame, order: pl.Series | None = None) -> None:
+    """COPY a polars frame (columns named as the table's; text[] columns as lists) in binary, streamed in chunks,
+    in the order of the row indices `order` if given.
 
-    Each chunk is rendered in a thread while PostgreSQL parses the previous one, and the whole file never sits in
-    memory. CSV keeps empty strings ("") apart from NULLs (nothing).
+    Each chunk is encoded in a thread while PostgreSQL stores the previous one, and the whole file never sits in
+    memory.
     """
     if frame.height == 0:
         return
+    types = await _column_types(conn, table)
+    encoders = [encoder(types[name]) for name in frame.columns]
 
     async def chunks() -> AsyncIterator[bytes]:
+        yield HEADER
         for offset in range(0, frame.height, COPY_CHUNK_ROWS):
-            yield await asyncio.to_thread(_csv_chunk, frame.slice(offset, COPY_CHUNK_ROWS))
+            yield await asyncio.to_thread(_encode_chunk, frame, order, offset, encoders)
+        yield TRAILER
 
-    await conn.copy_to_table(table, source=chunks(), columns=list(frame.columns), format="csv")
+    await conn.copy_to_table(table, source=chunks(), columns=list(frame.columns), format="binary")
 
 
-def _csv_chunk(frame: pl.DataFrame) -> bytes:
-    return frame.write_csv(include_header=False).encode()
+def _encode_chunk(frame: pl.DataFrame, order: pl.Series | None, offset: int, encoders: list[Encoder]) -> bytes:
+    chunk = frame.slice(offset, COPY_CHUNK_ROWS) if order is None else frame[order.slice(offset, COPY_CHUNK_ROWS)]
+    return encode_rows(chunk, encoders)
+
+
+async def _column_types(conn: Connection, table: str) -> dict[str, str]:
+    records = await conn.fetch(
+        """SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+           WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped""",
+        table,
+    )
+    return {r[0]: r[1] for r in records}
 
 
 async def supersede(

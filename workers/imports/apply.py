@@ -22,20 +22,10 @@ _KIND_OF = {int(Outcome.NEW): int(VersionKind.NEW), int(Outcome.UPDATED): int(Ve
             int(Outcome.NO_CHANGE): int(VersionKind.NO_CHANGE)}  # fmt: skip
 
 
-def _array_literal(column: str) -> pl.Expr:
-    """A text[] literal for CSV COPY: every element double-quoted and escaped."""
-    quoted = (
-        pl.col(column)
-        .list.eval(pl.lit('"') + pl.element().str.replace_all(r'(["\\])', r"\$1") + pl.lit('"'))
-        .list.join(",")
-    )
-    return pl.lit("{") + quoted + pl.lit("}")
-
-
 def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFrame:
     """The records that get a version in this sync, in the table's columns."""
     records = plan.records
-    if plan.mode is not FileMode.DELTA:
+    if plan.mode is not FileMode.DELTA and not plan.records[WRITE].all():
         records = records.filter(pl.col(WRITE))  # delta NO_CHANGE rows are re-stated so drill-downs can list them
     attributes = [c for c in plan.rows.columns if c != SOURCED_ID] + [
         c for c in content_columns(plan.data_type) if c not in plan.rows.columns
@@ -47,13 +37,13 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
         pl.col(OUTCOME).replace_strict(_KIND_OF, return_dtype=pl.Int16).alias("kind"),
         pl.col(CONTENT_HASH),
         pl.col(HASH),
-        _array_literal(SCHOOLS).alias("schools"),
+        pl.col(SCHOOLS).alias("schools"),
         pl.col(LINE).alias("line"),
         pl.col(INVALID).alias("invalid"),
         pl.col(ISSUES).alias("issues"),
         *(pl.col(c) for c in dict.fromkeys(attributes)),
         pl.col(META).alias("metadata"),
-    ).sort(SOURCED_ID)  # in primary-key order: index inserts then append instead of landing on random pages
+    )
 
 
 async def apply_versions(conn: Connection, plan: TypePlan, tenant_id: int, applied_seq: int) -> None:
@@ -62,7 +52,9 @@ async def apply_versions(conn: Connection, plan: TypePlan, tenant_id: int, appli
     Fills `plan.deleted_schools` from the tombstones written (the schools the deleted records counted in).
     """
     versions = version_frame(plan, tenant_id, applied_seq)
-    await copy_versions(conn, plan.data_type, versions)
+    # In primary-key order, index inserts append instead of landing on random pages; each COPY chunk is gathered
+    # in that order on its own, so the versions are never copied whole.
+    await copy_versions(conn, plan.data_type, versions, order=versions[SOURCED_ID].arg_sort())
     # Only keys that had a current version need closing: brand-new sourcedIds (most of a first import) have none.
     replaced = versions.filter(pl.col(SOURCED_ID).is_in(plan.known.implode()))[SOURCED_ID].to_list()
     carried = [(key, VersionKind.DELETED, line) for key, line in plan.deleted.select(SOURCED_ID, LINE).iter_rows()]
@@ -92,7 +84,7 @@ def _outcome_rows(frame: pl.DataFrame, tenant_id: int, sync_id: int, code: int, 
             if INVALID in frame.columns
             else pl.lit(False)
         ).alias("invalid"),
-        _array_literal(SCHOOLS).alias("schools"),
+        pl.col(SCHOOLS).alias("schools"),
         _attributes(frame, columns).alias("attributes"),
         (pl.col("_changes") if "_changes" in frame.columns else pl.lit(None, pl.String)).alias("changes"),
         (pl.col(ISSUES) if ISSUES in frame.columns else pl.lit(None, pl.String)).alias("issues"),

@@ -1,0 +1,168 @@
+"""PostgreSQL's binary COPY format, encoded from polars columns without a Python loop over rows.
+
+Binary COPY spares the server parsing CSV text and converting it to integers, booleans, arrays and jsonb: for a
+million versions that is a fifth of the write. A row is `int16 field count`, then per field `int32 length | bytes`
+(length -1: NULL), all in network byte order. Each column becomes one or two arrays of per-row byte strings (its
+length words, its bytes) or a constant, and one `binary_join_element_wise` lays them side by side: the value buffer
+of the result is exactly the chunk's rows. Fixed-width values are byte-swapped with strided slice assignments.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import cache
+from typing import Any, TypeAlias
+
+import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
+TRAILER = b"\xff\xff"
+_BINARY = pa.large_binary()
+_EMPTY = pa.scalar(b"", _BINARY)
+_NULL = pa.scalar(b"\xff\xff\xff\xff", _BINARY)
+_VERSION = pa.scalar(b"\x01", _BINARY)
+_TEXT_OID = 25
+_INTS = {"smallint": (pa.int16(), 2), "integer": (pa.int32(), 4), "bigint": (pa.int64(), 8)}
+
+Part: TypeAlias = Any  # a pyarrow Array or Scalar of large_binary (pyarrow has no type stubs)
+Encoder = Callable[[pl.Series], list[Part]]
+
+
+@cache
+def _offsets(width: int, count: int) -> pa.Buffer:
+    return pa.py_buffer(pl.int_range(0, (count + 1) * width, width, dtype=pl.Int64, eager=True).to_arrow().buffers()[1])
+
+
+def _fixed(data: bytes | bytearray, width: int, count: int) -> pa.Array:
+    """`count` values of `width` bytes each, laid end to end in `data`, as a large_binary array."""
+    return pa.Array.from_buffers(_BINARY, count, [None, _offsets(width, count), pa.py_buffer(data)])
+
+
+def _big_endian(values: pa.Array, width: int, prefix: bytes = b"") -> pa.Array:
+    """Integers (no nulls) as big-endian values of `width` bytes, each after `prefix`."""
+    ints = values.cast(_INTS_BY_WIDTH[width])
+    little = ints.buffers()[1][ints.offset * width : (ints.offset + len(ints)) * width].to_pybytes()
+    stride = len(prefix) + width
+    out = bytearray(stride * len(ints))
+    for i, byte in enumerate(prefix):
+        if byte:
+            out[i::stride] = bytes([byte]) * len(ints)
+    for i in range(width):  # the host is little-endian (checked below): byte i of the output is byte width-1-i
+        out[len(prefix) + i :: stride] = little[width - 1 - i :: width]
+    return _fixed(out, stride, len(ints))
+
+
+_INTS_BY_WIDTH = {1: pa.int8(), **{width: arrow for arrow, width in _INTS.values()}}
+
+
+def _lengths(values: pa.Array, valid: pa.Array | None, extra: int = 0) -> pa.Array:
+    """Length words: the byte length of each value (plus `extra`), or -1 where not `valid`."""
+    lengths = pc.add(pc.binary_length(values), extra).cast(pa.int32())
+    if valid is not None:
+        lengths = pc.if_else(valid, lengths, -1)
+    return _big_endian(lengths, 4)
+
+
+def _valid(series: pl.Series) -> pa.Array | None:
+    return series.is_not_null().to_arrow() if series.null_count() else None
+
+
+def _bytes_of(series: pl.Series) -> pa.Array:
+    return series.fill_null("").cast(pl.String).to_arrow(compat_level=pl.CompatLevel.oldest()).cast(_BINARY)
+
+
+def _integer(arrow: pa.DataType, width: int) -> Encoder:
+    def encode(series: pl.Series) -> list[Part]:
+        valid = _valid(series)
+        values = series.fill_null(0).to_arrow().cast(arrow)
+        if valid is None:
+            return [_big_endian(values, width, width.to_bytes(4, "big"))]
+        return [_lengths(_big_endian(values, width), valid), pc.if_else(valid, _big_endian(values, width), _EMPTY)]
+
+    return encode
+
+
+def _boolean(series: pl.Series) -> list[Part]:
+    return _integer(pa.int8(), 1)(series.cast(pl.Int8))
+
+
+def _text(series: pl.Series) -> list[Part]:
+    values = _bytes_of(series)
+    return [_lengths(values, _valid(series)), values]
+
+
+def _jsonb(series: pl.Series) -> list[Part]:
+    """jsonb's binary form is a version byte (1) and the JSON text."""
+    valid = _valid(series)
+    values = _bytes_of(series)
+    version = _VERSION if valid is None else pc.if_else(valid, _VERSION, _EMPTY)
+    return [_lengths(values, valid, 1), version, values]
+
+
+def _text_array(series: pl.Series) -> list[Part]:
+    """A text[] from a List(String) column (NULL lists written as empty arrays; elements must not be null).
+
+    Header: ndim, has-nulls flag, element type oid, then per dimension its length and lower bound (1).
+    """
+    lists = series.fill_null([]).to_arrow(compat_level=pl.CompatLevel.oldest())
+    assert isinstance(lists, pa.LargeListArray)
+    elements = lists.flatten().cast(_BINARY)  # a slice's elements only, so its offsets are rebased
+    offsets = pc.subtract(lists.offsets, lists.offsets[0])
+    fields = pc.binary_join_element_wise(_lengths(elements, None), elements, _EMPTY)
+    body = pc.binary_join(pa.LargeListArray.from_arrays(offsets, fields), _EMPTY)
+    counts = pc.list_value_length(lists)
+    oid = _TEXT_OID.to_bytes(4, "big")
+    one = (1).to_bytes(4, "big")
+    dimension = pc.binary_join_element_wise(pa.scalar(one + bytes(4) + oid, _BINARY), _big_endian(counts, 4),
+                                            pa.scalar(one, _BINARY), _EMPTY)  # fmt: skip
+    header = pc.if_else(pc.greater(counts, 0), dimension, pa.scalar(bytes(8) + oid, _BINARY))
+    value = pc.binary_join_element_wise(header, body, _EMPTY)
+    return [_lengths(value, None), value]
+
+
+def _repeat(value: bytes, count: int) -> pa.Array:
+    return _fixed(value * count, len(value), count)
+
+
+def _all_null(series: pl.Series) -> bool:
+    return series.null_count() == len(series)
+
+
+def encoder(pg_type: str) -> Encoder:
+    """The field encoder of a column of `pg_type` (as `format_type` names it)."""
+    if pg_type in _INTS:
+        chosen = _integer(*_INTS[pg_type])
+    else:
+        encoders: dict[str, Encoder] = {"text": _text, "jsonb": _jsonb, "boolean": _boolean, "text[]": _text_array}
+        if pg_type not in encoders:
+            raise TypeError(f"no binary COPY encoder for {pg_type}")
+        chosen = encoders[pg_type]
+    nullable = pg_type != "text[]"  # a NULL list is written as an empty array
+
+    def encode(series: pl.Series) -> list[Part]:
+        return [_NULL] if nullable and _all_null(series) else chosen(series)
+
+    return encode
+
+
+def encode_rows(frame: pl.DataFrame, encoders: list[Encoder]) -> bytes:
+    """The rows of `frame` in binary COPY form (without the file header and trailer)."""
+    if frame.height == 0:
+        return b""
+    parts: list[Part] = [pa.scalar(len(encoders).to_bytes(2, "big"), _BINARY)]
+    for i, encode in enumerate(encoders):
+        parts.extend(encode(frame.to_series(i)))
+    # The join is several times faster over arrays only: constants are spelled out once per row.
+    arrays = [_repeat(p.as_py(), frame.height) if isinstance(p, pa.Scalar) else p for p in parts]
+    rows = pc.binary_join_element_wise(*arrays, _EMPTY)
+    _, offsets, data = rows.buffers()
+    assert offsets is not None and data is not None
+    bounds = pl.Series(pa.Array.from_buffers(pa.int64(), len(rows) + 1, [None, offsets], offset=rows.offset))
+    encoded: bytes = data[bounds[0] : bounds[-1]].to_pybytes()
+    return encoded
+
+
+assert sys.byteorder == "little", "binary COPY encoding assumes a little-endian host"
