@@ -79,6 +79,7 @@ def read_file(
     """Read and validate one CSV file of a package whose manifest has been read."""
     name = file_name or data_type.file_name
     table = read_csv_bytes(data, name, strict=strict)
+    del data  # the cells hold the file now: the raw bytes would only add to the peak while validating
     header = map_header(table.header, data_type, version, mode, strict=strict, file=name,
                         has_rows=table.cells.height > 0)  # fmt: skip
     checked = validate(table, header, mode, version, strict=strict, severities=severities)
@@ -169,9 +170,9 @@ class PackageReader:
         for data_type, mode in modes.items():
             if mode is FileMode.ABSENT:
                 continue
-            raw = self.files.files.pop(data_type.value)
+            size = len(self.files.files[data_type.value])
             tables[data_type] = read_file(
-                raw,
+                self.files.files.pop(data_type.value),  # read_file holds the only reference and frees it early
                 data_type,
                 version=self.manifest.version,
                 mode=mode,
@@ -180,8 +181,7 @@ class PackageReader:
                 file_name=self.present[data_type.value],
             )
             if on_file is not None:
-                on_file(len(raw))
-            del raw
+                on_file(size)
         source_props = {k: v for k, v in self.manifest.properties.items() if k.startswith("source.")}
         return Package(self.manifest.version, modes, tables, tuple(self.notes), source_props)
 

@@ -66,13 +66,26 @@ def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findi
     )
     meta = _metadata_json(metadata)
     filled = filled.with_columns(meta.alias(META))
-    filled = filled.join(issues_by_line(findings), on=LINE, how="left").with_columns(pl.col(INVALID).fill_null(False))
+    filled = filled.with_columns(_lookup(filled.select(LINE), issues_by_line(findings), LINE))
+    filled = filled.with_columns(pl.col(INVALID).fill_null(False))
     content = filled.select(*(_comparable(c, data_type) for c in content_columns(data_type)), pl.col(META)).hash_rows(
         seed=HASH_SEED
     )
     filled = filled.with_columns(content.reinterpret(signed=True).alias(CONTENT_HASH))
     row = filled.select(pl.col(CONTENT_HASH), pl.col(SCHOOLS).list.join(","), pl.col(ISSUES)).hash_rows(seed=HASH_SEED)
     return filled.with_columns(row.reinterpret(signed=True).alias(HASH))
+
+
+def _lookup(keys: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The columns of `table` (unique in `key`) for each row of `keys`, in its order (nulls where not found).
+
+    Joining only the key column and adding the looked-up columns spares a copy of every column of the records.
+    """
+    if table.height == 0:
+        return keys.with_columns(pl.lit(None, table.schema[c]).alias(c) for c in table.columns if c != key).drop(key)
+    found = keys.join(table, on=key, how="left", maintain_order="left")
+    assert found.height == keys.height, f"{key} is not unique in the looked-up table"
+    return found.drop(key)
 
 
 def _metadata_json(columns: list[str]) -> pl.Expr:
@@ -96,11 +109,8 @@ def classify(records: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     NEW: unknown or deleted sourcedId. NO_CHANGE: equal content hash — written again only when its schools or
     findings changed (then the row hash differs). UPDATED: the content hash differs.
     """
-    joined = records.join(
-        current.rename({HASH: "_current_row", CONTENT_HASH: "_current_content", "kind": "_current_kind"}),
-        on=SOURCED_ID,
-        how="left",
-    )
+    current = current.rename({HASH: "_current_row", CONTENT_HASH: "_current_content", "kind": "_current_kind"})
+    joined = records.with_columns(_lookup(records.select(SOURCED_ID), current, SOURCED_ID))
     is_new = pl.col("_current_kind").is_null() | (pl.col("_current_kind") == int(VersionKind.DELETED))
     outcome = (
         pl.when(is_new)

@@ -188,13 +188,16 @@ def summarize(items: pl.DataFrame, data_types: list[int]) -> pl.DataFrame:
 
     Every supplied type has a sync-wide row, zeros included (an empty bulk file is still a file of the sync).
     """
-    per_school = items.explode(SCHOOLS).filter(pl.col(SCHOOLS).is_not_null()).rename({SCHOOLS: "school_id"})
+    # Few distinct (type, outcome, flag, schools) combinations: count those first, then spread them over schools.
+    grouped = items.group_by("data_type", OUTCOME, INVALID, SCHOOLS).agg(pl.len().alias("_n"))
+    per_school = grouped.explode(SCHOOLS).filter(pl.col(SCHOOLS).is_not_null()).rename({SCHOOLS: "school_id"})
     everything = pl.concat(
-        [items.drop(SCHOOLS).with_columns(pl.lit("").alias("school_id")), per_school], how="diagonal"
+        [grouped.drop(SCHOOLS).with_columns(pl.lit("").alias("school_id")), per_school], how="diagonal"
     )
-    counts = [(pl.col(OUTCOME) == int(o)).sum().cast(pl.Int64).alias(name) for name, o in SUMMARY_COLUMNS.items()]
+    weight = pl.col("_n").cast(pl.Int64)
+    counts = [weight.filter(pl.col(OUTCOME) == int(o)).sum().alias(name) for name, o in SUMMARY_COLUMNS.items()]
     found = everything.group_by("school_id", "data_type").agg(
-        pl.len().cast(pl.Int64).alias("total"), *counts, pl.col(INVALID).sum().cast(pl.Int64).alias("invalid")
+        weight.sum().alias("total"), *counts, weight.filter(pl.col(INVALID)).sum().alias("invalid")
     )
     missing = sorted(set(data_types) - set(found.filter(pl.col("school_id") == "")["data_type"].to_list()))
     zeros = pl.DataFrame(

@@ -127,8 +127,10 @@ def check_semantics(
 
 def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> list[pl.DataFrame]:
     parts = []
-    joined = records.join(class_schools.rename({SOURCED_ID: "classSourcedId", "schoolSourcedId": "_class_school"}),
-                          on="classSourcedId", how="inner")  # fmt: skip
+    # only the columns compared and reported: joining the whole records would copy every column of a million rows
+    joined = records.select(LINE, SOURCED_ID, "classSourcedId", "schoolSourcedId").join(
+        class_schools.rename({SOURCED_ID: "classSourcedId", "schoolSourcedId": "_class_school"}),
+        on="classSourcedId", how="inner")  # fmt: skip
     mismatch = joined.filter(pl.col("_class_school") != pl.col("schoolSourcedId"))
     parts.append(soft_finding(mismatch, "semantic.enrollment_school_mismatch", "schoolSourcedId",
                               pl.format("schoolSourcedId '{}' differs from the school of class '{}' ('{}')",
