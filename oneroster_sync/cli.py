@@ -92,7 +92,9 @@ def _serve(settings: Settings, endpoints: Endpoints, args: argparse.Namespace) -
     broker = broker_for(config)
     worker = start_worker(config, args.workers, broker) if args.workers > 0 else None
     try:
-        uvicorn.run(create_app(endpoints, settings, broker=broker), host=args.host, port=args.port, log_level="info")
+        # Progress frames are ~100 bytes: compressing each one for every subscriber costs CPU and saves nothing.
+        uvicorn.run(create_app(endpoints, settings, broker=broker), host=args.host, port=args.port, log_level="info",
+                    ws_per_message_deflate=False)  # fmt: skip
     finally:
         if worker is not None:
             worker.stop()

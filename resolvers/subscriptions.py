@@ -32,7 +32,7 @@ async def progress_events(ctx: Context, sync_id: str) -> AsyncIterator[SyncEvent
         current = event_of(row, status_changed=False)
         yield current
         while current.status in ACTIVE:
-            event = await subscription.next()
+            event = await subscription.latest()
             if event is RESYNC:
                 row = await _current(ctx, tenant_id, local)
                 if row is None:

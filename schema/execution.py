@@ -12,12 +12,13 @@ Used by passing `execution_context_class=PlainFieldsExecutionContext` to the str
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema, Undefined, is_leaf_type
+from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema, OperationType, Undefined, is_leaf_type
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -75,6 +76,23 @@ def _plain(parent_type: GraphQLObjectType, field_name: str) -> _Plain | None:
 
 
 class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """A subscription event marked shared runs once per operation and variables: a thousand subscribers of one
+        sync's progress cost one execution per update, not a thousand."""
+        # The event keeps (operation, result) per operation and variables in its `shared_results` dict.
+        results = getattr(self.root_value, "shared_results", None)
+        if self.operation.operation is not OperationType.SUBSCRIPTION or not isinstance(results, dict):
+            return super().execute_operation(serially)
+        key = (id(self.operation), repr(sorted(self.variable_values.coerced.items())))
+        known = results.get(key)
+        if known is not None and known[0] is self.operation:  # the same parsed document (ParserCache), not an id reuse
+            return _shared(known[1])
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            result = asyncio.ensure_future(result)
+        results[key] = (self.operation, result)
+        return _shared(result)
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -105,6 +123,16 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
             return merged()
         return _merge(results, others, completed)  # type: ignore[arg-type]
+
+
+def _shared(result: Any) -> Any:
+    if not isinstance(result, asyncio.Future):
+        return result
+
+    async def wait() -> Any:
+        return await asyncio.shield(result)  # one subscriber leaving must not cancel the others' result
+
+    return wait()
 
 
 def _merge(results: dict[str, Any], others: dict[str, Any], completed: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ class Subscription:
         self, info: strawberry.Info[Context, None], sync_id: strawberry.ID
     ) -> AsyncGenerator[SyncProgress, None]:
         async for event in subscriptions.progress_events(info.context, sync_id):
-            yield SyncProgress.of(event)
+            yield SyncProgress.for_event(event)
 
     @strawberry.subscription(description="Every sync of the tenant (of these apps, if given) created or changing "
                              "status.")  # fmt: skip

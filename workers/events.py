@@ -83,6 +83,16 @@ class Subscription:
     async def next(self) -> SyncEvent | None:
         return await self.queue.get()
 
+    async def latest(self) -> SyncEvent | None:
+        """The newest event waiting (a subscriber that fell behind skips superseded snapshots); RESYNC if one of
+        those waiting was a RESYNC."""
+        event = await self.queue.get()
+        resync = event is RESYNC
+        while not self.queue.empty():
+            event = self.queue.get_nowait()
+            resync = resync or event is RESYNC
+        return RESYNC if resync else event
+
 
 class EventHub:
     """The process's single Redis subscription, started on first use and reconnecting after Redis restarts."""
@@ -91,7 +101,8 @@ class EventHub:
         self._url = redis_url
         self._channel = channel(namespace)
         self._reconnect_delay = reconnect_delay
-        self._subscribers: dict[int, set[Subscription]] = {}
+        # By (tenant, sync), and (tenant, None) for those of every sync of the tenant: an event touches only its own.
+        self._subscribers: dict[tuple[int, int | None], set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -116,16 +127,17 @@ class EventHub:
     async def subscribe(self, tenant_id: int, sync_id: int | None = None) -> AsyncIterator[Subscription]:
         """Events of one tenant (and one sync, if given) from now on; listening has started when this returns."""
         subscription = Subscription(tenant_id, sync_id)
-        self._subscribers.setdefault(tenant_id, set()).add(subscription)
+        key = (tenant_id, sync_id)
+        self._subscribers.setdefault(key, set()).add(subscription)
         try:
             await self.start()
             yield subscription
         finally:
-            subscribers = self._subscribers.get(tenant_id)
+            subscribers = self._subscribers.get(key)
             if subscribers is not None:
                 subscribers.discard(subscription)
                 if not subscribers:
-                    del self._subscribers[tenant_id]
+                    del self._subscribers[key]
 
     def dispatch(self, payload: str | bytes) -> None:
         try:
@@ -133,8 +145,8 @@ class EventHub:
         except (ValueError, TypeError):
             log.warning("ignored a malformed sync event")
             return
-        for subscription in self._subscribers.get(event.tenant_id, ()):
-            if subscription.sync_id is None or subscription.sync_id == event.sync_id:
+        for key in ((event.tenant_id, event.sync_id), (event.tenant_id, None)):
+            for subscription in self._subscribers.get(key, ()):
                 subscription.offer(event)
 
     def _resync_all(self) -> None:

@@ -13,7 +13,9 @@ from workers.actors import declare_actors
 from workers.broker import broker_for
 from workers.config import WorkerConfig
 
-WORKER_TIMEOUT_MS = 1000
+# How long an idle consumer waits for a message per poll: the pickup delay of a queued import (100 ms: ten Redis
+# calls a second per idle worker).
+WORKER_TIMEOUT_MS = 100
 
 
 def start_worker(config: WorkerConfig, threads: int, broker: Broker | None = None) -> Worker:

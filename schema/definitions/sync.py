@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Iterable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -54,6 +56,10 @@ class SyncProgress:
     done: bool
     sync_id: strawberry.Private[int]
     known_sync: strawberry.Private[Sync | None] = None
+    # The same object goes to every subscriber of an event, so the operation runs once per event and query
+    # (schema.execution); nothing in it depends on who subscribed beyond the tenant, which the event already fixes.
+    # (schema.execution keeps the results there; None: not shared.)
+    shared_results: strawberry.Private[dict[Any, Any] | None] = None
 
     @classmethod
     def of(cls, event: SyncEvent, known_sync: Sync | None = None) -> SyncProgress:
@@ -61,6 +67,11 @@ class SyncProgress:
             status=SyncStatus(event.status), phase=event.phase, processed=event.processed, total=event.total,
             percent=event.percent, done=event.status not in ACTIVE, sync_id=event.sync_id, known_sync=known_sync,
         )  # fmt: skip
+
+    @classmethod
+    def for_event(cls, event: SyncEvent) -> SyncProgress:
+        """One object per published event, whichever subscriber asks (events are tenant-scoped)."""
+        return _shared_progress(event)
 
     @strawberry.field
     async def sync(self, info: strawberry.Info[Context, None]) -> Sync:
@@ -70,6 +81,13 @@ class SyncProgress:
         if row is None:
             raise DomainError("No sync with this id.", code="NOT_FOUND")
         return Sync.from_row(row)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_progress(event: SyncEvent) -> SyncProgress:
+    progress = SyncProgress.of(event)
+    progress.shared_results = {}
+    return progress
 
 
 def _app(root: Sync, info: strawberry.Info[Context, None]) -> App | Awaitable[App]:
