@@ -1,14 +1,13 @@
 """Entity versions: reading the current state columnar, and writing a sync's new versions with COPY.
 
-Columnar on both sides: current keys and hashes come out with `COPY ... TO STDOUT (FORMAT csv)` straight into polars,
-and new versions go in with binary `COPY ... FROM STDIN` encoded column by column (db/pgcopy.py), so no Python loop
-ever touches one row of a million-row import.
+Columnar on both sides: current keys and hashes come out with `COPY ... TO STDOUT (FORMAT csv)`, parsed by polars as
+they stream in, and new versions go in with binary `COPY ... FROM STDIN` encoded column by column (db/pgcopy.py), so
+no Python loop ever touches one row of a million-row import.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import AsyncIterator, Sequence
 from enum import IntEnum
 
@@ -63,13 +62,31 @@ def version_columns(data_type: DataType) -> list[str]:
     return [*VERSION_HEAD, *attribute_columns(data_type)[1:], "metadata"]
 
 
+_PARSE_BYTES = 8 * 2**20
+
+
 async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], *args: object) -> pl.DataFrame:
-    buffer = io.BytesIO()
-    await conn.copy_from_query(sql, *args, output=buffer, format="csv")
-    if buffer.tell() == 0:
+    """A query's rows as a frame, parsed from CSV as they stream in (a million keys never sit in memory as text)."""
+    parts: list[pl.DataFrame] = []
+    pending = bytearray()
+
+    def parse(data: bytes) -> None:
+        parts.append(pl.read_csv(data, has_header=False, new_columns=list(schema), schema_overrides=schema))
+
+    async def receive(chunk: bytes) -> None:
+        pending.extend(chunk)
+        # A cut at a line end is a row boundary unless a quoted value holds a line break: cut only without quotes.
+        if len(pending) >= _PARSE_BYTES and b'"' not in pending:
+            cut = pending.rfind(b"\n") + 1
+            parse(bytes(pending[:cut]))
+            del pending[:cut]
+
+    await conn.copy_from_query(sql, *args, output=receive, format="csv")
+    if pending:
+        parse(bytes(pending))
+    if not parts:
         return pl.DataFrame(schema=schema)
-    buffer.seek(0)
-    return pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema_overrides=schema)
+    return pl.concat(parts)
 
 
 async def current_keys(conn: Connection, tenant_id: int, data_type: DataType) -> pl.DataFrame:
@@ -95,9 +112,8 @@ async def current_values(
     schema: dict[str, pl.DataType] = {name: pl.String() for name in ["sourcedId", *columns]}
     if keys is None:
         return await _copy_out(conn, f"SELECT {select} FROM {table} WHERE {where}", schema)
-    # `= ANY(array)` probes the primary key per key whatever the table's statistics say (a fresh million-row
-    # import has none yet, and a join against a temporary table then degenerates into a nested loop).
-    return await _copy_out(conn, f'SELECT {select} FROM {table} WHERE {where} AND "sourcedId" = ANY($1::text[])',
+    probes = _probes(table, str(int(tenant_id)), "$1")
+    return await _copy_out(conn, f"SELECT {select} FROM {table} WHERE ctid = ANY(ARRAY({probes})) AND {where}",
                            schema, list(keys))  # fmt: skip
 
 
@@ -171,8 +187,8 @@ async def supersede(
     """Close the current versions of `replaced` and `carried` keys; for each carried key also write a copy of its
     closed version as a new version of the given kind (DELETED tombstones, KEPT entities) with the given line.
 
-    One statement, one primary-key probe per key (`= ANY` probes the index even before the table has statistics),
-    and the content never leaves PostgreSQL. Returns sourcedId and schools of the carried keys.
+    One statement, one primary-key probe per key, and the content never leaves PostgreSQL. Returns sourcedId and
+    schools of the carried keys.
     """
     keys = [*replaced, *(key for key, _, _ in carried)]
     if not keys:
@@ -181,10 +197,12 @@ async def supersede(
     columns = [c for c in version_columns(data_type) if c not in ("valid_from", "valid_to", "kind", "line")]
     listed = ", ".join(ident(c) for c in columns)
     selected = ", ".join(f"closed.{ident(c)}" for c in columns)
+    # JIT compiling never pays off for key probes, and a fresh import's table without statistics invites it.
+    await conn.execute("SET LOCAL jit = off")
     records = await conn.fetch(
         f"""WITH closed AS (
                 UPDATE {table} SET valid_to = $2
-                WHERE tenant_id = $1 AND valid_to IS NULL AND valid_from <> $2 AND "sourcedId" = ANY($3::text[])
+                WHERE ctid = ANY(ARRAY({_probes(table, "$1", "$3", "AND valid_from <> $2")})) AND valid_to IS NULL
                 RETURNING *),
             carried AS (
                 INSERT INTO {table} ({listed}, valid_from, kind, line)
@@ -196,5 +214,19 @@ async def supersede(
         tenant_id, applied_seq, keys, [k for k, _, _ in carried], [int(kind) for _, kind, _ in carried],
         [line for _, _, line in carried],
     )  # fmt: skip
+    await conn.execute("SET LOCAL jit TO DEFAULT")
     return pl.DataFrame([(r[0], list(r[1])) for r in records],
                         schema={"sourcedId": pl.String, "schools": pl.List(pl.String)}, orient="row")  # fmt: skip
+
+
+def _probes(table: str, tenant: str, keys: str, condition: str = "") -> str:
+    """A query of the row ids of the current versions of the keys in the text[] parameter `keys`, found by one
+    primary-key probe per key.
+
+    Written as a LIMITed lateral subquery so the planner cannot turn it into a join: `= ANY(keys)` or a join lets it
+    scan the tenant's every version instead whenever its statistics are missing or it prefers a hash (a table just
+    loaded by a million-row import has none yet).
+    """
+    return f"""SELECT current.ctid FROM unnest({keys}::text[]) AS k ("sourcedId"),
+               LATERAL (SELECT v.ctid FROM {table} v WHERE v.tenant_id = {tenant} AND v."sourcedId" = k."sourcedId"
+                        AND v.valid_to IS NULL {condition} LIMIT 1) AS current"""

@@ -56,7 +56,8 @@ async def apply_versions(conn: Connection, plan: TypePlan, tenant_id: int, appli
     # in that order on its own, so the versions are never copied whole.
     await copy_versions(conn, plan.data_type, versions, order=versions[SOURCED_ID].arg_sort())
     # Only keys that had a current version need closing: brand-new sourcedIds (most of a first import) have none.
-    replaced = versions.filter(pl.col(SOURCED_ID).is_in(plan.known.implode()))[SOURCED_ID].to_list()
+    # The known keys are looked up among the written ones: a set of the few written, not of every known key.
+    replaced = plan.known.filter(plan.known.is_in(versions[SOURCED_ID].implode())).to_list()
     carried = [(key, VersionKind.DELETED, line) for key, line in plan.deleted.select(SOURCED_ID, LINE).iter_rows()]
     carried += [(key, VersionKind.KEPT, None) for key in plan.kept.to_list()]
     schools = await supersede(conn, tenant_id, plan.data_type, applied_seq, replaced, carried)
