@@ -67,6 +67,16 @@ def _with_message(error: GraphQLError, message: str) -> GraphQLError:
                         error.extensions)  # fmt: skip
 
 
+class ProductMaskErrors(MaskErrors):
+    """MaskErrors without its runtime Protocol check per result: a subscription event goes through it once per
+    subscriber, and the check cost more than the rest of the masking."""
+
+    def _process_result(self, result: object) -> None:
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
+
 class ProductSchema(Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # The product's own errors are answers, not faults: only unexpected ones are logged.
@@ -91,7 +101,7 @@ def build_schema() -> Schema:
         config=StrawberryConfig(relay_max_results=100),
         execution_context_class=PlainFieldsExecutionContext,  # plain leaf fields without per-field machinery
         extensions=[
-            lambda: MaskErrors(should_mask_error=_should_mask, error_message="Internal server error"),
+            lambda: ProductMaskErrors(should_mask_error=_should_mask, error_message="Internal server error"),
             HideSuggestionsFromStrangers,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),  # before ParserCache: the limit is a parse option
             lambda: ParserCache(maxsize=256),
