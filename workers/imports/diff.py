@@ -72,7 +72,7 @@ def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findi
         seed=HASH_SEED
     )
     filled = filled.with_columns(content.reinterpret(signed=True).alias(CONTENT_HASH))
-    row = filled.select(pl.col(CONTENT_HASH), pl.col(SCHOOLS).list.join(","), pl.col(ISSUES)).hash_rows(seed=HASH_SEED)
+    row = filled.select(pl.col(CONTENT_HASH), pl.col(SCHOOLS), pl.col(ISSUES)).hash_rows(seed=HASH_SEED)
     return filled.with_columns(row.reinterpret(signed=True).alias(HASH))
 
 
@@ -104,7 +104,7 @@ def _metadata_json(columns: list[str]) -> pl.Expr:
 
 
 def classify(records: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
-    """Add `_outcome` and `_write` (the record needs a new version).
+    """Add `_outcome` and `_write` (the record needs a new version), and any other column of `current`.
 
     NEW: unknown or deleted sourcedId. NO_CHANGE: equal content hash — written again only when its schools or
     findings changed (then the row hash differs). UPDATED: the content hash differs.

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from db.entities import TYPE_CODES
+from db.entities import TYPE_CODES, VersionKind
 from db.entities_read import reference_columns as columns_referencing
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
@@ -23,6 +23,8 @@ from workers.imports.references import check_references, check_semantics, refere
 from workers.imports.rows import fold_rows
 from workers.imports.schools import SchoolMap, build_school_map
 from workers.imports.state import Snapshot, kept_keys, post_keys, post_values
+
+CURRENT_ROW = "_current_index"  # a record's row in the snapshot's current keys
 
 # Targets before the files that reference them, so a skipped target skips its referrers (the cascade of §3).
 PROCESS_ORDER = (
@@ -109,7 +111,9 @@ def resolve_references(
         check_semantics(type_rows, org_types, class_schools, options.severities)
         target(data_type)
         rejected = type_rows.rejected.select(SOURCED_ID, LINE).drop_nulls(SOURCED_ID)
-        not_applied[data_type] = rejected.filter(~pl.col(SOURCED_ID).is_in(targets[data_type].implode()))
+        if rejected.height:  # (a set of a million post-sync keys is not built for nothing)
+            rejected = rejected.filter(~pl.col(SOURCED_ID).is_in(targets[data_type].implode()))
+        not_applied[data_type] = rejected
         check_references(type_rows, optional, {r[1]: target(r[1]) for r in optional}, not_applied, options.severities)
 
 
@@ -120,17 +124,18 @@ def school_map(rows: dict[DataType, TypeRows], snapshot: Snapshot) -> SchoolMap:
 def plan_type(type_rows: TypeRows, snapshot: Snapshot, schools: SchoolMap) -> TypePlan:
     """Attribute schools, hash and classify the records, and work out what the file deletes."""
     data_type = type_rows.data_type
+    current = snapshot.keys_of(data_type).with_row_index(CURRENT_ROW)
     records = type_rows.records.with_columns(schools.attribute(data_type, type_rows.records).alias(SCHOOLS))
     prepared = prepare(data_type, records, type_rows.metadata, type_rows.findings)
-    classified = classify(prepared, snapshot.keys_of(data_type))
+    classified = classify(prepared, current)
+    matched = classified[CURRENT_ROW]
+    classified = classified.drop(CURRENT_ROW)
     rejected = type_rows.rejected.with_columns(schools.attribute(data_type, type_rows.rejected).alias(SCHOOLS))
     rejected = rejected.join(issues_by_line(type_rows.findings), on=LINE, how="left")
     live = snapshot.live_keys(data_type)
     kept = kept_keys(snapshot, type_rows)
     if type_rows.mode is FileMode.BULK:
-        present = pl.concat([classified.select(SOURCED_ID), pl.DataFrame({SOURCED_ID: kept})])
-        deleted = pl.DataFrame({SOURCED_ID: live}).join(present, on=SOURCED_ID, how="anti")
-        deleted = deleted.with_columns(pl.lit(None, pl.Int64).alias(LINE))
+        deleted = _left_out(current, matched, kept).with_columns(pl.lit(None, pl.Int64).alias(LINE))
         noop = pl.DataFrame(schema={SOURCED_ID: pl.String, LINE: pl.Int64})
     else:
         is_live = pl.col(SOURCED_ID).is_in(live.implode())
@@ -144,6 +149,18 @@ def plan_type(type_rows: TypeRows, snapshot: Snapshot, schools: SchoolMap) -> Ty
         ))  # fmt: skip
     known = snapshot.keys_of(data_type)[SOURCED_ID]
     return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop, live.len(), known)
+
+
+def _left_out(current: pl.DataFrame, matched: pl.Series, kept: pl.Series) -> pl.DataFrame:
+    """Bulk file: the live current entities that no record matched (`matched`: the current row of each record) and
+    that are not kept. Marking the matched rows spares a second join of every current key with every record."""
+    named = (
+        pl.Series(CURRENT_ROW, [], pl.Boolean)
+        .extend_constant(False, current.height)
+        .scatter(matched.drop_nulls(), True)
+    )
+    left_out = (pl.col("kind") != int(VersionKind.DELETED)) & ~named & ~pl.col(SOURCED_ID).is_in(kept.implode())
+    return current.filter(left_out).select(SOURCED_ID)
 
 
 def deleted_schools(plan: TypePlan) -> pl.DataFrame:

@@ -32,6 +32,7 @@ class Snapshot:
 
     keys: dict[DataType, pl.DataFrame] = field(default_factory=dict)
     values: dict[DataType, pl.DataFrame] = field(default_factory=dict)
+    _live: dict[DataType, pl.Series] = field(default_factory=dict)  # live_keys, filtered once per type
 
     def keys_of(self, data_type: DataType) -> pl.DataFrame:
         empty = pl.DataFrame(schema={SOURCED_ID: pl.String, "content_hash": pl.Int64, "row_hash": pl.Int64,
@@ -39,10 +40,14 @@ class Snapshot:
         return self.keys.get(data_type, empty)
 
     def live_keys(self, data_type: DataType) -> pl.Series:
-        frame = self.keys.get(data_type)
-        if frame is None:
-            return pl.Series(SOURCED_ID, [], pl.String)
-        return frame.filter(pl.col("kind") != int(VersionKind.DELETED))[SOURCED_ID]
+        if data_type not in self._live:
+            frame = self.keys.get(data_type)
+            self._live[data_type] = (
+                pl.Series(SOURCED_ID, [], pl.String)
+                if frame is None
+                else frame.filter(pl.col("kind") != int(VersionKind.DELETED))[SOURCED_ID]
+            )
+        return self._live[data_type]
 
     def current(self, data_type: DataType) -> pl.DataFrame:
         columns = ATTRIBUTION_COLUMNS[data_type]
