@@ -72,7 +72,9 @@ def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findi
         seed=HASH_SEED
     )
     filled = filled.with_columns(content.reinterpret(signed=True).alias(CONTENT_HASH))
-    row = filled.select(pl.col(CONTENT_HASH), pl.col(SCHOOLS), pl.col(ISSUES)).hash_rows(seed=HASH_SEED)
+    # (the schools joined into one string: the stored row hashes were computed so, and a changed hash would make
+    # the next import write every record again)
+    row = filled.select(pl.col(CONTENT_HASH), pl.col(SCHOOLS).list.join(","), pl.col(ISSUES)).hash_rows(seed=HASH_SEED)
     return filled.with_columns(row.reinterpret(signed=True).alias(HASH))
 
 
