@@ -108,6 +108,34 @@ def _parse_polars(source: bytes, width: int, expected: int, skip_rows: int) -> p
     return frame.with_columns(pl.all().fill_null(""))
 
 
+def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable | None:
+    """The common file, parsed straight from its bytes without splitting it into line texts first: no quotes, no
+    CR, no empty line, a header without empty trailing names and every line a row as wide as the header. None when
+    any of that does not hold: the general path then reads the file (and names what is wrong with it)."""
+    if b'"' in data or b"\r" in data or b"\n\n" in data:
+        return None
+    end = data.find(b"\n")
+    header = tuple(data[: end if end >= 0 else len(data)].decode("utf-8").split(","))
+    width = len(header)
+    if not header[-1].strip() or end < 0:
+        return None
+    try:
+        cells = pl.read_csv(data, has_header=False, skip_rows=1, schema={cell_name(i): pl.String for i in range(width)},
+                            empty_string_is_null=False, raise_if_empty=False)  # fmt: skip
+    except pl.exceptions.PolarsError:  # a row wider than the header
+        return None
+    rows = data.count(b"\n") - (1 if data.endswith(b"\n") else 0)
+    # One row per line, and (none being wider) every row exactly as wide as the header.
+    if cells.height == 0 or cells.height != rows or data.count(b",") != (width - 1) * (rows + 1):
+        return None
+    # A row of blanks is a blank line (lenient) or odd (strict): the general path decides. Few rows start blank.
+    starts_blank = cells.filter(pl.col(cell_name(0)).str.contains(r"^\s*$"))
+    if bool(starts_blank.select(pl.all_horizontal(pl.all().str.contains(r"^\s*$")).any()).item()):
+        return None
+    lines = pl.int_range(2, cells.height + 2, eager=True, dtype=pl.Int64).alias(LINE)
+    return CsvTable(file, header, cells.with_columns(lines), _problems([]), notes, b" " in data or b"\t" in data)
+
+
 def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
     notes: list[Finding] = []
 
@@ -118,6 +146,9 @@ def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
         note("csv.bom", "a UTF-8 byte order mark at the start of the file was skipped")
+    simple = _read_simple(data, file, tuple(notes))
+    if simple is not None:
+        return simple
     lines = _split_lines(data)
     if b"\r" in data and bool(lines.str.contains("\r", literal=True).any()):
         # Bare CR (the line splitter only removes the CR of CRLF): classic-Mac line ends or stray CRs; both are read

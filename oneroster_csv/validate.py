@@ -275,8 +275,8 @@ def _fast_check(spec: ColumnSpec) -> pl.Expr | None:
     """An aggregate expression that is true when the whole column is canonical and valid (the common case)."""
     col = pl.col(spec.name)
     if spec.kind is Kind.GUID:
-        return (col.str.len_chars().max().fill_null(0) <= 255) & ~col.drop_nulls().str.join("").str.contains(
-            r"[^0-9A-Za-z._/@-]").fill_null(False)  # fmt: skip
+        # per value, not over the column joined into one string: as fast, without a copy of the column
+        return (col.str.len_chars().max().fill_null(0) <= 255) & ~col.str.contains(r"[^0-9A-Za-z._/@-]").any()
     if spec.kind is Kind.ENUM:
         ok = col.is_in(list(spec.tokens)) | col.is_null()
         if spec.allow_ext:
