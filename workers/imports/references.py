@@ -127,11 +127,13 @@ def check_semantics(
 
 def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> list[pl.DataFrame]:
     parts = []
-    # only the columns compared and reported: joining the whole records would copy every column of a million rows
-    joined = records.select(LINE, SOURCED_ID, "classSourcedId", "schoolSourcedId").join(
-        class_schools.rename({SOURCED_ID: "classSourcedId", "schoolSourcedId": "_class_school"}),
-        on="classSourcedId", how="inner")  # fmt: skip
-    mismatch = joined.filter(pl.col("_class_school") != pl.col("schoolSourcedId"))
+    # The few rows whose (class, school) pair is not a class's own, then the school of their class: joining every
+    # record would copy a million rows.
+    classes = class_schools.rename({SOURCED_ID: "classSourcedId"})
+    odd = records.select(LINE, SOURCED_ID, "classSourcedId", "schoolSourcedId").join(
+        classes, on=["classSourcedId", "schoolSourcedId"], how="anti", nulls_equal=True)  # fmt: skip
+    mismatch = odd.join(classes.rename({"schoolSourcedId": "_class_school"}), on="classSourcedId", how="inner")
+    mismatch = mismatch.filter(pl.col("_class_school") != pl.col("schoolSourcedId"))
     parts.append(soft_finding(mismatch, "semantic.enrollment_school_mismatch", "schoolSourcedId",
                               pl.format("schoolSourcedId '{}' differs from the school of class '{}' ('{}')",
                                         pl.col("schoolSourcedId"), pl.col("classSourcedId"),
@@ -147,8 +149,9 @@ def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> li
         )
     )
     # An integer hash finds the few candidate repeats cheaply; the exact comparison runs on those only.
-    pair = pl.col("classSourcedId").hash(1) ^ pl.col("userSourcedId").hash(2) ^ pl.col("role").hash(3)
-    candidates = records.filter(pair.is_duplicated())
+    pair = records.select(pl.col("classSourcedId").hash(1) ^ pl.col("userSourcedId").hash(2) ^ pl.col("role").hash(3))
+    # (rechunked: polars 2.1 panics formatting a struct-deduplicated frame of several chunks)
+    candidates = records.filter(pair.to_series().is_in(_repeated(pair.to_series()).implode())).rechunk()
     repeated = candidates.filter(~pl.struct("classSourcedId", "userSourcedId", "role").is_first_distinct())
     parts.append(
         soft_finding(
@@ -164,3 +167,9 @@ def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> li
         )
     )
     return parts
+
+
+def _repeated(values: pl.Series) -> pl.Series:
+    """The values that occur more than once, found by sorting (a hash set of a million values costs far more)."""
+    ordered = values.sort()
+    return ordered.filter(ordered == ordered.shift(1)).unique()

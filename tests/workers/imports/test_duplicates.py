@@ -136,6 +136,17 @@ async def test_a_repeated_enrollment_under_another_sourcedid_is_a_soft_finding_n
     assert "semantic.duplicate_enrollment" in by_line(records, DataType.ENROLLMENTS)[5].codes
 
 
+async def test_a_repeated_enrollment_next_to_a_merged_group_is_flagged(district: District) -> None:
+    pkg = base_pkg()
+    pkg.rows["enrollments"].append(dict(pkg.rows["enrollments"][0]))  # line 5: e1 again, merged
+    pkg.rows["enrollments"].append({**pkg.rows["enrollments"][1], "sourcedId": "e9"})  # line 6: e2 repeated as e9
+    result, records = await run(district, pkg)
+    assert result.status == "SUCCEEDED"
+    row = summary(result, DataType.ENROLLMENTS)
+    assert (row["new"], row["merged"], row["invalid"]) == (4, 1, 1)
+    assert "semantic.duplicate_enrollment" in by_line(records, DataType.ENROLLMENTS)[6].codes
+
+
 async def test_a_merged_row_excluded_with_its_group_says_why(district: District) -> None:
     pkg = base_pkg()
     pkg.rows["users"][0]["username"] = "USER.U3"
