@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply database migrations")
 
+    demo = commands.add_parser("demo", help="a demo tenant with a generated district and a few days of history")
+    demo.add_argument("--tenant", default="demo", help="the new tenant's name (default demo)")
+    demo.add_argument("--size", choices=("small", "medium"), default="small")
+
     imports = commands.add_parser("import", help="import a OneRoster package (zip or folder) and print its summary")
     imports.add_argument("path")
     imports.add_argument("--tenant", required=True)
@@ -125,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             request = ImportRequest(args.path, args.tenant, args.app, dry_run=args.dry_run, wait=args.wait,
                                     in_process=args.in_process)  # fmt: skip
             return asyncio.run(run_import_command(settings, endpoints, request))
+        elif args.command == "demo":
+            from oneroster_sync.demo import run_demo
+
+            print(json.dumps(asyncio.run(run_demo(endpoints.database_url, args.tenant, args.size))))
         elif args.command == "tokens":
             print(
                 json.dumps(asyncio.run(_with_database(endpoints, lambda c: _create_token(c, args.tenant, args.role))))
