@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 import asyncpg
 
@@ -14,7 +15,8 @@ async def test_the_demo_tenant_has_a_week_of_varied_history(endpoints: Endpoints
     name = f"demo-{uuid.uuid4().hex[:6]}"
     result = await run_demo(endpoints.database_url, name)
 
-    assert [s["status"] for s in result["syncs"]] == ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "HELD",
+    syncs = cast(list[dict[str, object]], result["syncs"])
+    assert [s["status"] for s in syncs] == ["SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "HELD",
                                                       "FAILED"]  # fmt: skip
     assert str(result["token"]).startswith(f"ors_{result['tenantId']}_")
     rows = await pool.fetch(
