@@ -192,6 +192,15 @@ class GraphQLView(GraphQL[Context, None]):
         headers = {"Allow": "POST"} if error.status_code == 405 else None
         return Response(body, status_code=error.status_code, media_type=media_type, headers=headers)
 
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item.operation_name, str | None):  # strawberry checks the other parameters' types
+                raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null.")
+        return data
+
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         # The sub-response carries the negotiated media type to create_response, which is not given the request.
         sub_response = await super().get_sub_response(request)

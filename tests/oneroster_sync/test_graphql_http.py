@@ -104,7 +104,12 @@ async def test_a_missing_query_is_400(api: httpx.AsyncClient, media_type: str, b
     assert response.json() == {"errors": [{"message": "No GraphQL query found in the request"}]}
 
 
-@pytest.mark.parametrize("body", [{"query": 0}, {"query": "{ __typename }", "variables": "x"}], ids=["query", "vars"])
+@pytest.mark.parametrize(
+    "body",
+    [{"query": 0}, {"query": "{ __typename }", "variables": "x"}, {"query": "{ __typename }", "operationName": 1},
+     {"query": "{ __typename }", "operationName": ["a"]}],
+    ids=["query", "vars", "operation-number", "operation-array"],
+)  # fmt: skip
 @BOTH
 async def test_parameters_of_the_wrong_type_are_400(
     api: httpx.AsyncClient, media_type: str, body: dict[str, Any]
