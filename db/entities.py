@@ -138,7 +138,7 @@ async def copy_versions(
     await copy_frame(conn, TABLES[data_type], frame, order)
 
 
-COPY_CHUNK_ROWS = 100_000
+COPY_CHUNK_ROWS = 25_000
 
 
 async def copy_frame(conn: Connection, table: str, frame: pl.DataFrame, order: pl.Series | None = None) -> None:
@@ -153,10 +153,21 @@ async def copy_frame(conn: Connection, table: str, frame: pl.DataFrame, order: p
     types = await _column_types(conn, table)
     encoders = [encoder(types[name]) for name in frame.columns]
 
+    def encoding(offset: int) -> asyncio.Task[bytes]:
+        return asyncio.create_task(asyncio.to_thread(_encode_chunk, frame, order, offset, encoders))
+
     async def chunks() -> AsyncIterator[bytes]:
+        # The next chunk is encoded while this one is sent: sending waits until PostgreSQL has read most of it.
         yield HEADER
-        for offset in range(0, frame.height, COPY_CHUNK_ROWS):
-            yield await asyncio.to_thread(_encode_chunk, frame, order, offset, encoders)
+        upcoming = encoding(0)
+        try:
+            for offset in range(0, frame.height, COPY_CHUNK_ROWS):
+                chunk = await upcoming
+                if offset + COPY_CHUNK_ROWS < frame.height:
+                    upcoming = encoding(offset + COPY_CHUNK_ROWS)
+                yield chunk
+        finally:
+            upcoming.cancel()
         yield TRAILER
 
     await conn.copy_to_table(table, source=chunks(), columns=list(frame.columns), format="binary")
