@@ -6,9 +6,11 @@ import json
 
 import asyncpg
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from db import entities
 from db.entities import copy_frame
 
 TYPES = {"a": "bigint", "b": "integer", "c": "smallint", "d": "boolean", "e": "text", "f": "jsonb", "g": "text[]"}
@@ -51,8 +53,12 @@ async def test_every_type_round_trips(pool: asyncpg.Pool, values: list[tuple[obj
     assert await _round_trip(pool, frame) == expected
 
 
-async def test_rows_written_in_the_given_order(pool: asyncpg.Pool) -> None:
+async def test_rows_written_in_the_given_order_chunk_by_chunk(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entities, "COPY_CHUNK_ROWS", 2)  # three chunks, each encoded while the previous is sent
     frame = _frame([(i, i, i, True, str(i), {"k": str(i)}, [str(i)]) for i in range(5)])
     order = pl.Series([3, 1, 4, 0, 2], dtype=pl.UInt32)
     got = await _round_trip(pool, frame, order)
     assert [row[0] for row in got] == [3, 1, 4, 0, 2]
+    assert [row[6] for row in got] == [["3"], ["1"], ["4"], ["0"], ["2"]]
