@@ -112,7 +112,7 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
     """The common file, parsed straight from its bytes without splitting it into line texts first: no quotes, no
     CR, no empty line, a header without empty trailing names and every line a row as wide as the header. None when
     any of that does not hold: the general path then reads the file (and names what is wrong with it)."""
-    if b'"' in data or b"\r" in data or b"\n\n" in data:
+    if b'"' in data or b"\r" in data:
         return None
     end = data.find(b"\n")
     header = tuple(data[: end if end >= 0 else len(data)].decode("utf-8").split(","))
@@ -125,7 +125,8 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
     except pl.exceptions.PolarsError:  # a row wider than the header
         return None
     rows = data.count(b"\n") - (1 if data.endswith(b"\n") else 0)
-    # One row per line, and (none being wider) every row exactly as wide as the header.
+    # One row per line, and (none being wider) every row exactly as wide as the header: an empty line would be a
+    # row without commas (or, in a one-column file, a blank row, below).
     if cells.height == 0 or cells.height != rows or data.count(b",") != (width - 1) * (rows + 1):
         return None
     # A row of blanks is a blank line (lenient) or odd (strict): the general path decides. Few rows start blank.
