@@ -74,8 +74,16 @@ def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findi
     filled = filled.with_columns(content.reinterpret(signed=True).alias(CONTENT_HASH))
     # (the schools joined into one string: the stored row hashes were computed so, and a changed hash would make
     # the next import write every record again)
-    row = filled.select(pl.col(CONTENT_HASH), pl.col(SCHOOLS).list.join(","), pl.col(ISSUES)).hash_rows(seed=HASH_SEED)
+    schools = _joined(filled[SCHOOLS])
+    row = filled.select(pl.col(CONTENT_HASH), schools, pl.col(ISSUES)).hash_rows(seed=HASH_SEED)
     return filled.with_columns(row.reinterpret(signed=True).alias(HASH))
+
+
+def _joined(lists: pl.Series) -> pl.Series:
+    """`lists.list.join(",")`, without building a new string for the common list of one school (its only item)."""
+    joined = lists.list.first().fill_null("")
+    others = (lists.list.len() > 1).arg_true()
+    return joined.scatter(others, lists.gather(others).list.join(",")) if others.len() else joined
 
 
 def _lookup(keys: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:

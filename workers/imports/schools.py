@@ -64,6 +64,7 @@ class SchoolMap:
         ])  # fmt: skip
         self.user_roles: Mapping = role_orgs.unique()
         self.user: Mapping = pl.concat([user_orgs, role_orgs]).unique()
+        self._groups: dict[int, pl.DataFrame] = {}
 
     def _sessions(self, sessions: pl.DataFrame, classes: pl.DataFrame) -> Mapping:
         found = _through(_pairs(classes, SOURCED_ID, "termSourcedIds", split=True).select(
@@ -108,7 +109,7 @@ class SchoolMap:
         lists: list[pl.Series] = []
         for column, mapping, is_list in self.rules(data_type):
             if column in frame.columns:
-                lists.append(_lookup(frame, column, mapping, is_list))
+                lists.append(_lookup(frame, column, mapping if is_list else self._grouped(mapping), is_list))
         if data_type is DataType.COURSES and SOURCED_ID in frame.columns:
             lists.append(self._courses_without_school(frame))
         lists = [found for found in lists if found.list.len().sum() > 0]
@@ -125,6 +126,14 @@ class SchoolMap:
         )
         return looked["_s"].fill_null(pl.lit([], pl.List(pl.String))).alias("_schools")
 
+    def _grouped(self, mapping: Mapping) -> pl.DataFrame:
+        """key -> sorted list of its schools, built once per mapping (records and rejected rows both look up)."""
+        if id(mapping) not in self._groups:
+            self._groups[id(mapping)] = (
+                mapping.unique().sort(KEY, SCHOOL).group_by(KEY, maintain_order=True).agg(pl.col(SCHOOL).alias("_s"))
+            )
+        return self._groups[id(mapping)]
+
     def _courses_without_school(self, frame: pl.DataFrame) -> pl.Series:
         """A course whose org is not a school counts in the schools of its classes."""
         at_school = (
@@ -132,19 +141,20 @@ class SchoolMap:
             if "orgSourcedId" in frame.columns
             else pl.Series([False] * frame.height)
         )
-        through_classes = _lookup(frame, SOURCED_ID, self.course, False)
+        through_classes = _lookup(frame, SOURCED_ID, self._grouped(self.course), False)
         return pl.select(pl.when(at_school).then(pl.lit([], pl.List(pl.String))).otherwise(through_classes)).to_series()
 
 
 def _lookup(frame: pl.DataFrame, column: str, mapping: Mapping, is_list: bool) -> pl.Series:
-    """Per row of `frame`: the sorted schools its `column` maps to (an empty list when none)."""
-    grouped = mapping.group_by(KEY).agg(pl.col(SCHOOL).unique().sort().alias("_s"))
+    """Per row of `frame`: the sorted schools its `column` maps to (an empty list when none). For a single-valued
+    column `mapping` is grouped (`SchoolMap._grouped`); for a list column it is the pairs."""
     if not is_list:
-        looked = frame.select(pl.col(column).alias(KEY)).join(grouped, on=KEY, how="left", maintain_order="left")
+        looked = frame.select(pl.col(column).alias(KEY)).join(mapping, on=KEY, how="left", maintain_order="left")
         return looked["_s"].fill_null(pl.lit([], pl.List(pl.String)))
     indexed = frame.select(pl.col(column).alias(KEY)).with_row_index("_i")
     exploded = indexed.with_columns(pl.col(KEY).str.split(",")).explode(KEY)
-    found = exploded.join(mapping, on=KEY, how="inner").group_by("_i").agg(pl.col(SCHOOL).unique().sort().alias("_s"))
+    pairs = exploded.join(mapping, on=KEY, how="inner").select("_i", SCHOOL).unique().sort("_i", SCHOOL)
+    found = pairs.group_by("_i", maintain_order=True).agg(pl.col(SCHOOL).alias("_s"))  # sorted once, not per row
     looked = indexed.select("_i").join(found, on="_i", how="left", maintain_order="left")
     return looked["_s"].fill_null(pl.lit([], pl.List(pl.String)))
 
