@@ -49,10 +49,12 @@ def issues_by_line(findings: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _comparable(column: str, data_type: DataType) -> pl.Expr:
-    if column in set_columns(data_type):
-        return pl.col(column).str.split(",").list.sort().list.join(",")
-    return pl.col(column)
+def _as_set(values: pl.Series) -> pl.Series:
+    """A list column's items sorted, so a reordered list compares equal; only values of several items are split."""
+    several = values.str.contains(",", literal=True).fill_null(False).arg_true()
+    if several.len() == 0:
+        return values
+    return values.scatter(several, values.gather(several).str.split(",").list.sort().list.join(","))
 
 
 def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findings: pl.DataFrame) -> pl.DataFrame:
@@ -68,9 +70,9 @@ def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findi
     filled = filled.with_columns(meta.alias(META))
     filled = filled.with_columns(_lookup(filled.select(LINE), issues_by_line(findings), LINE))
     filled = filled.with_columns(pl.col(INVALID).fill_null(False))
-    content = filled.select(*(_comparable(c, data_type) for c in content_columns(data_type)), pl.col(META)).hash_rows(
-        seed=HASH_SEED
-    )
+    comparable = filled.select(*content_columns(data_type), META)
+    comparable = comparable.with_columns(_as_set(comparable[c]) for c in set_columns(data_type) if c in comparable)
+    content = comparable.hash_rows(seed=HASH_SEED)
     filled = filled.with_columns(content.reinterpret(signed=True).alias(CONTENT_HASH))
     # (the schools joined into one string: the stored row hashes were computed so, and a changed hash would make
     # the next import write every record again)
