@@ -4,6 +4,7 @@ hook every field; and the product's history pages are identical under both."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -38,8 +39,94 @@ class Leaf:
     missing_required: str
 
 
+@strawberry.interface
+class Shape:
+    name: str
+
+
+@strawberry.type
+class Square(Shape):
+    side: int
+
+
+@strawberry.type
+class Circle(Shape):
+    radius: int | None
+    leaf: Leaf
+
+
+@strawberry.type
+class Box:
+    """Plain attributes holding objects, lists of them and interfaces, some of them broken on purpose."""
+
+    label: str
+    leaf: Leaf
+    maybe_leaf: Leaf | None
+    leaves: list[Leaf]
+    maybe_leaves: list[Leaf | None] | None
+    shapes: list[Shape]
+    shape: Shape | None
+    inner: Box | None
+
+    @strawberry.field
+    async def later_leaf(self) -> Leaf:
+        return self.leaf
+
+    @strawberry.field
+    def failing(self) -> int:
+        raise ValueError("failed")
+
+
+class _Later:
+    """An awaitable list item (graphql-core awaits it; the fast path leaves the list to graphql-core)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Any:
+        yield from asyncio.sleep(0).__await__()
+        return self.value
+
+
+def _leaf(name: str, **overrides: Any) -> Leaf:
+    values: dict[str, Any] = {"name": name, "size": 1, "colour": Colour.RED, "broken": 1, "missing_required": "x"}
+    return Leaf(**{**values, **overrides})
+
+
+def _box(label: str, inner: Box | None = None, **overrides: Any) -> Box:
+    values: dict[str, Any] = {
+        "label": label, "leaf": _leaf(f"{label}-leaf"), "maybe_leaf": None,
+        "leaves": [_leaf(f"{label}-1"), _leaf(f"{label}-2", size=None, colour=Colour.BLUE)],
+        "maybe_leaves": [_leaf(f"{label}-3"), None],
+        "shapes": [Square(name="sq", side=2), Circle(name="ci", radius=None, leaf=_leaf("in-circle"))],
+        "shape": Circle(name="one", radius=3, leaf=_leaf("c")), "inner": inner,
+    }  # fmt: skip
+    return Box(**{**values, **overrides})
+
+
 @strawberry.type
 class Query:
+    @strawberry.field
+    def boxes(self) -> list[Box]:
+        return [
+            _box("a", inner=_box("a-inner")),
+            _box("b", maybe_leaf=_leaf("b-maybe", missing_required=None), maybe_leaves=None),
+            _box("c", leaves=[_leaf("c-1", broken=2**40), _leaf("c-2", missing_required=None)]),  # item errors
+            _box("d", shapes=[strawberry.cast(Square, Circle(name="cast", radius=1, leaf=_leaf("x")))]),
+            _box("e", leaf=None),  # type: ignore[arg-type]  # null in a non-null position: the box is null
+            _box("f", shapes=[Square(name="s", side=1), None]),  # type: ignore[list-item]
+            _box("g", maybe_leaves=[_leaf("g-1"), _Later(_leaf("g-awaited"))]),  # type: ignore[list-item]
+            _box("h", shape=_leaf("not a shape")),  # type: ignore[arg-type]
+        ]
+
+    @strawberry.field
+    def good_boxes(self) -> list[Box]:
+        return [_box("a", inner=_box("a-inner")), _box("b")]
+
+    @strawberry.field
+    def box(self) -> Box:
+        return _box("only", leaf=_leaf("bad", missing_required=None))  # propagates to the root: data is null
+
     @strawberry.field
     def leaves(self) -> list[Leaf]:
         return [
@@ -62,6 +149,7 @@ class Shout(SchemaExtension):
 
 
 def _schemas(**options: Any) -> tuple[strawberry.Schema, strawberry.Schema]:
+    options["types"] = [Square, Circle]  # reachable only through the Shape interface
     return (strawberry.Schema(Query, **options),
             strawberry.Schema(Query, execution_context_class=PlainFieldsExecutionContext, **options))  # fmt: skip
 
@@ -99,6 +187,56 @@ def _keys(value: Any) -> Any:
     return None
 
 
+BOX = """fragment Shapes on Shape { __typename name ... on Square { side } ... on Circle { radius leaf { name } } }
+fragment Inside on Box { label leaf { name size colour } maybeLeaf { name missingRequired }
+  leaves { name size colour broken missingRequired } maybeLeaves { name } shapes { ...Shapes } shape { ...Shapes }
+  laterLeaf { name colour } }"""
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ boxes { ...Inside inner { ...Inside inner { label } } } }" + BOX,
+        "{ boxes { label failing leaves { name } inner { label failing } } }",
+        "{ boxes { label shapes { name } shape { name __typename } } }",
+        "{ box { label leaf { name missingRequired } } }",
+        "{ box { label } boxes { l1: label l2: label leaf { n1: name n2: name } } }",
+        "query($no: Boolean!) { boxes { label leaves @include(if: $no) { name } shape @skip(if: $no) { name } } }",
+    ],
+)
+async def test_objects_lists_and_interfaces_complete_as_graphql_core_does(query: str) -> None:
+    standard, plain = _schemas()
+    variables = {"no": False}
+    expected = await standard.execute(query, variable_values=variables)
+    answer = await plain.execute(query, variable_values=variables)
+    assert _located(answer) == _located(expected)
+    assert _keys(answer.data) == _keys(expected.data), "the same field order"
+
+
+def _located(result: Any) -> tuple[Any, list[Any]]:
+    return result.data, [(e.message, e.path, e.locations) for e in result.errors or []]
+
+
+async def test_the_fast_path_covers_the_plain_objects() -> None:
+    """Plain objects do not go through graphql-core's execute_field: the fast path is taken, not only correct."""
+    _, plain = _schemas()
+    executed: list[str] = []
+    original = PlainFieldsExecutionContext.execute_field
+
+    def counting(self: Any, parent_type: Any, source: Any, details: Any, *args: Any) -> Any:
+        executed.append(f"{parent_type.name}.{details[0].node.name.value}")
+        return original(self, parent_type, source, details, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(PlainFieldsExecutionContext, "execute_field", counting)
+        result = await plain.execute(
+            "{ goodBoxes { label leaf { name } leaves { name } shapes { name ... on Circle { leaf { name } } } "
+            "inner { label shape { __typename } } } }"
+        )
+    assert not result.errors
+    assert executed == ["Query.goodBoxes"], executed
+
+
 async def test_an_extension_that_hooks_resolve_still_sees_every_field() -> None:
     standard, plain = _schemas(extensions=[Shout])
     query = "{ leaves { name colour } later { name } }"
@@ -115,6 +253,7 @@ async def test_the_history_pages_are_identical(
     sync = to_base64("Sync", second)
     pages: list[tuple[str, dict[str, Any]]] = [(HISTORY_PAGE, {"first": 50}), (ENTITIES, {"first": 50})]
     pages += [(DRILL_DOWN, {"id": sync, "first": 50, "column": column}) for column in ("TOTAL", "UPDATED", "INVALID")]
+    pages.append((ENTITY, {"sourcedId": "u0001"}))
     for query, variables in pages:
         answers = []
         for execution_context in (StrawberryGraphQLCoreExecutionContext, PlainFieldsExecutionContext):
@@ -122,4 +261,12 @@ async def test_the_history_pages_are_identical(
             context = Context(pool=district.pool, principal=principal)
             answers.append(_answer(await schema.execute(query, variable_values=variables, context_value=context)))
         assert answers[0] == answers[1]
+        assert _keys(answers[0][0]) == _keys(answers[1][0]), "the same field order"
         assert answers[0][0] and not answers[0][1], answers[0][1]
+        assert None not in answers[0][0].values(), answers[0][0]
+
+
+ENTITY = """query($sourcedId: String!) { entity(dataType: USERS, sourcedId: $sourcedId) { id dataType sourcedId deleted
+  attributes schools { id sourcedId } references { field dataType sourcedId entity { id dataType sourcedId deleted
+  attributes } } history(first: 10) { totalCount edges { cursor node { id outcome line changes { field before after }
+  issues { code } sync { id status progress { phase percent } summaries { dataType total } } } } } } }"""
