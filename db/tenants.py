@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -79,3 +81,30 @@ async def authenticate(conn: Executor, token: str) -> Principal | None:
         tenant_id, _hash_secret(secret),
     )  # fmt: skip
     return None if role is None else Principal(tenant_id=tenant_id, role=role)
+
+
+class TokenCache:
+    """Principals of recently authenticated tokens, per process, keyed by the token's hash: a burst of requests
+    looks its token up once per `ttl` seconds instead of once per request. A revoked token keeps working for at
+    most `ttl` seconds more; unknown tokens are never cached (each try is looked up)."""
+
+    def __init__(self, ttl: float = 5.0, maxsize: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl, self._maxsize, self._clock = ttl, maxsize, clock
+        self._known: dict[bytes, tuple[float, Principal]] = {}
+
+    async def authenticate(self, conn: Executor, token: str) -> Principal | None:
+        key = hashlib.sha256(token.encode()).digest()
+        now = self._clock()
+        known = self._known.get(key)
+        if known is not None and known[0] > now:
+            return known[1]
+        principal = await authenticate(conn, token)
+        if principal is None:
+            self._known.pop(key, None)
+            return None
+        if len(self._known) >= self._maxsize:  # a bound, not an LRU: expired entries go first, else all
+            self._known = {k: v for k, v in self._known.items() if v[0] > now}
+            if len(self._known) >= self._maxsize:
+                self._known.clear()
+        self._known[key] = (now + self._ttl, principal)
+        return principal

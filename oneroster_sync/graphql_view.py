@@ -32,7 +32,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
-from db.tenants import Principal, authenticate
+from db.tenants import Principal, TokenCache
 from resolvers.context import ApiServices, Context
 
 JSON = "application/json"
@@ -146,9 +146,10 @@ class GraphQLView(GraphQL[Context, None]):
             **options,
         )
         self._runtime = runtime
+        self._tokens = TokenCache(ttl=5.0)  # a revoked token stops working within 5 s
 
     async def _principal(self, token: str | None) -> Principal | None:
-        return None if token is None else await authenticate(self._runtime.require_pool(), token)
+        return None if token is None else await self._tokens.authenticate(self._runtime.require_pool(), token)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         principal = None
