@@ -69,14 +69,18 @@ async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], 
     """A query's rows as a frame, parsed from CSV as they stream in (a million keys never sit in memory as text)."""
     parts: list[pl.DataFrame] = []
     pending = bytearray()
+    quoted = False
 
     def parse(data: bytes) -> None:
         parts.append(pl.read_csv(data, has_header=False, new_columns=list(schema), schema_overrides=schema))
 
     async def receive(chunk: bytes) -> None:
+        nonlocal quoted
         pending.extend(chunk)
-        # A cut at a line end is a row boundary unless a quoted value holds a line break: cut only without quotes.
-        if len(pending) >= _PARSE_BYTES and b'"' not in pending:
+        # A cut at a line end is a row boundary unless a quoted value holds a line break: once a value is quoted,
+        # the rest is parsed in one piece at the end.
+        quoted = quoted or b'"' in chunk
+        if len(pending) >= _PARSE_BYTES and not quoted:
             cut = pending.rfind(b"\n") + 1
             parse(bytes(pending[:cut]))
             del pending[:cut]

@@ -62,3 +62,17 @@ async def test_rows_written_in_the_given_order_chunk_by_chunk(
     got = await _round_trip(pool, frame, order)
     assert [row[0] for row in got] == [3, 1, 4, 0, 2]
     assert [row[6] for row in got] == [["3"], ["1"], ["4"], ["0"], ["2"]]
+
+
+async def test_rows_copied_out_are_parsed_as_they_stream_in(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entities, "_PARSE_BYTES", 4096)  # many parses over the plain rows, up to the first quote
+    odd = ["", None, "a,b", 'say "hi"', "two\nlines", "after"]
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("CREATE TEMP TABLE streamed ON COMMIT DROP AS "
+                           "SELECT i, 'value ' || i AS v FROM generate_series(0, 99999) AS i")  # fmt: skip
+        await conn.executemany("INSERT INTO streamed VALUES ($1, $2)", [(100_000 + i, v) for i, v in enumerate(odd)])
+        schema: dict[str, pl.DataType] = {"i": pl.Int32(), "v": pl.String()}
+        frame = await entities._copy_out(conn, "SELECT i, v FROM streamed ORDER BY i", schema)
+    assert frame["v"].to_list() == [f"value {i}" for i in range(100_000)] + odd
