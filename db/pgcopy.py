@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from functools import cache
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 import polars as pl
@@ -31,7 +31,7 @@ Part: TypeAlias = Any  # a pyarrow Array or Scalar of large_binary (pyarrow has 
 Encoder = Callable[[pl.Series], list[Part]]
 
 
-@cache
+@lru_cache(maxsize=64)  # a chunk needs a few widths; bounded, as the chunks' row counts vary
 def _offsets(width: int, count: int) -> pa.Buffer:
     return pa.py_buffer(pl.int_range(0, (count + 1) * width, width, dtype=pl.Int64, eager=True).to_arrow().buffers()[1])
 
