@@ -32,7 +32,7 @@ class Snapshot:
 
     keys: dict[DataType, pl.DataFrame] = field(default_factory=dict)
     values: dict[DataType, pl.DataFrame] = field(default_factory=dict)
-    _live: dict[DataType, pl.Series] = field(default_factory=dict)  # live_keys, filtered once per type
+    _live: dict[DataType, pl.Series] = field(default_factory=dict, init=False, repr=False)  # live_keys, once per type
 
     def keys_of(self, data_type: DataType) -> pl.DataFrame:
         empty = pl.DataFrame(schema={SOURCED_ID: pl.String, "content_hash": pl.Int64, "row_hash": pl.Int64,
