@@ -43,10 +43,12 @@ async def open_stream(url: str, token: str, sync_id: int) -> ClientConnection:
 async def follow(ws: ClientConnection) -> list[tuple[int, float]]:
     """Every RUNNING update until the stream completes: (processed, received at)."""
     received: list[tuple[int, float]] = []
+    completed = False
     async for raw in ws:
         now = time.time()  # first, so the parsing below is not counted as latency
         message: dict[str, Any] = json.loads(raw)
         if message["type"] == "complete":
+            completed = True
             break
         if message["type"] != "next" or message["payload"].get("errors"):
             raise RuntimeError(f"unexpected message: {message}")
@@ -54,6 +56,8 @@ async def follow(ws: ClientConnection) -> list[tuple[int, float]]:
         if progress["status"] == "RUNNING":
             received.append((progress["processed"], now))
     await ws.close()
+    if not completed:
+        raise RuntimeError("the stream ended without completing (the final state never arrived)")
     return received
 
 

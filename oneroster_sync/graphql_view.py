@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, FormData, HTTPException, StarletteRequestAdapter
 from graphql import GraphQLError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -192,6 +193,10 @@ class GraphQLView(GraphQL[Context, None]):
         media_type = response_media_type(request.headers.get("accept"))
         headers = {"Allow": "POST"} if error.status_code == 405 else None
         return Response(body, status_code=error.status_code, media_type=media_type, headers=headers)
+
+    def encode_json(self, data: object) -> str:
+        # orjson: several times faster than json.dumps, which every answer and every subscription frame pays.
+        return orjson.dumps(data).decode()
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter

@@ -208,6 +208,22 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # memoises collect_subfields per operation, so the same selection of a list's items is the same object.
         self._steps: dict[int, tuple[GroupedFieldSet, GraphQLObjectType, list[tuple[str, FieldDetailsList, Any]]]] = {}
 
+    def build_per_event_executor(self, payload: Any) -> Any:
+        # A shared event already executed for this operation needs no executor of its own (a copy per subscriber).
+        results = getattr(payload, "shared_results", None)
+        if isinstance(results, dict):
+            known = results.get(self._event_key())
+            if known is not None and known[0] is self.operation:
+                return _Answered(known[1])
+        return super().build_per_event_executor(payload)
+
+    def _event_key(self) -> tuple[int, str]:
+        key: tuple[int, str] | None = self.__dict__.get("_shared_event_key")
+        if key is None:
+            key = (id(self.operation), repr(sorted(self.variable_values.coerced.items())))
+            self.__dict__["_shared_event_key"] = key
+        return key
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         """A subscription event marked shared runs once per operation and variables: a thousand subscribers of one
         sync's progress cost one execution per update, not a thousand."""
@@ -215,7 +231,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         results = getattr(self.root_value, "shared_results", None)
         if self.operation.operation is not OperationType.SUBSCRIPTION or not isinstance(results, dict):
             return super().execute_operation(serially)
-        key = (id(self.operation), repr(sorted(self.variable_values.coerced.items())))
+        key = self._event_key()
         known = results.get(key)
         if known is not None and known[0] is self.operation:  # the same parsed document (ParserCache), not an id reuse
             return _shared(known[1])
@@ -422,6 +438,16 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, details, path)
             return None
+
+
+class _Answered:
+    """The per-event executor of an event whose result is already known."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        return _shared(self._result)
 
 
 def _shared(result: Any) -> Any:
