@@ -198,9 +198,7 @@ class GraphQLView(GraphQL[Context, None]):
         # orjson: several times faster than json.dumps, which every answer and every subscription frame pays.
         return orjson.dumps(data).decode()
 
-    async def parse_http_body(
-        self, request: AsyncHTTPRequestAdapter
-    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
             if not isinstance(item.operation_name, str | None):  # strawberry checks the other parameters' types
