@@ -8,7 +8,7 @@ no Python loop ever touches one row of a million-row import.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from enum import IntEnum
 
 import polars as pl
@@ -135,19 +135,33 @@ async def current_schools(conn: Connection, tenant_id: int, data_type: DataType,
     )
 
 
+RowsSent = Callable[[int], Awaitable[None]]
+
+
 async def copy_versions(
-    conn: Connection, data_type: DataType, frame: pl.DataFrame, order: pl.Series | None = None
+    conn: Connection,
+    data_type: DataType,
+    frame: pl.DataFrame,
+    order: pl.Series | None = None,
+    on_rows: RowsSent | None = None,
 ) -> None:
     """Write new versions; `frame` has the columns of `version_columns` (any subset, the rest default)."""
-    await copy_frame(conn, TABLES[data_type], frame, order)
+    await copy_frame(conn, TABLES[data_type], frame, order, on_rows)
 
 
 COPY_CHUNK_ROWS = 25_000
 
 
-async def copy_frame(conn: Connection, table: str, frame: pl.DataFrame, order: pl.Series | None = None) -> None:
+async def copy_frame(
+    conn: Connection,
+    table: str,
+    frame: pl.DataFrame,
+    order: pl.Series | None = None,
+    on_rows: RowsSent | None = None,
+) -> None:
     """COPY a polars frame (columns named as the table's; text[] columns as lists) in binary, streamed in chunks,
-    in the order of the row indices `order` if given.
+    in the order of the row indices `order` if given. `on_rows` is told the rows sent so far after each chunk (an
+    exception it raises aborts the COPY).
 
     Each chunk is encoded in a thread while PostgreSQL stores the previous one, and the whole file never sits in
     memory.
@@ -170,6 +184,8 @@ async def copy_frame(conn: Connection, table: str, frame: pl.DataFrame, order: p
                 if offset + COPY_CHUNK_ROWS < frame.height:
                     upcoming = encoding(offset + COPY_CHUNK_ROWS)
                 yield chunk
+                if on_rows is not None:
+                    await on_rows(min(offset + COPY_CHUNK_ROWS, frame.height))
         finally:
             upcoming.cancel()
         yield TRAILER

@@ -10,7 +10,7 @@ import json
 
 import polars as pl
 
-from db.entities import TYPE_CODES, VersionKind, copy_frame, copy_versions, current_values, supersede
+from db.entities import TYPE_CODES, RowsSent, VersionKind, copy_frame, copy_versions, current_values, supersede
 from db.pool import Connection
 from oneroster_csv.model import FileMode
 from oneroster_csv.reader import LINE
@@ -46,15 +46,18 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
     )
 
 
-async def apply_versions(conn: Connection, plan: TypePlan, tenant_id: int, applied_seq: int) -> None:
-    """New versions, then one statement closing what they replace and writing tombstones and kept copies.
+async def apply_versions(
+    conn: Connection, plan: TypePlan, tenant_id: int, applied_seq: int, on_rows: RowsSent | None = None
+) -> None:
+    """New versions, then one statement closing what they replace and writing tombstones and kept copies;
+    `on_rows` hears how many versions were sent, chunk by chunk (progress, and a cancel's checkpoint).
 
     Fills `plan.deleted_schools` from the tombstones written (the schools the deleted records counted in).
     """
     versions = version_frame(plan, tenant_id, applied_seq)
     # In primary-key order, index inserts append instead of landing on random pages; each COPY chunk is gathered
     # in that order on its own, so the versions are never copied whole.
-    await copy_versions(conn, plan.data_type, versions, order=versions[SOURCED_ID].arg_sort())
+    await copy_versions(conn, plan.data_type, versions, order=versions[SOURCED_ID].arg_sort(), on_rows=on_rows)
     # Only keys that had a current version need closing: brand-new sourcedIds (most of a first import) have none.
     # The known keys are looked up among the written ones: a set of the few written, not of every known key.
     replaced = plan.known.filter(plan.known.is_in(versions[SOURCED_ID].implode())).to_list()

@@ -323,8 +323,12 @@ async def _diff_and_apply(
         applied_seq = await db_imports.next_applied_seq(conn)
         await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
         for plan in plans:
+
+            async def sent(rows: int, before: int = applied) -> None:
+                await progress("applying", min(before + rows, total), total)
+
             with _timed(f"apply {plan.data_type.value}"):
-                await apply_versions(conn, plan, tenant_id, applied_seq)
+                await apply_versions(conn, plan, tenant_id, applied_seq, on_rows=sent)
                 await write_rejected(conn, plan, tenant_id, sync_id)
             applied += plan.records.height + plan.rejected.height + plan.deleted.height
             await progress("applying", min(applied, total), total)
