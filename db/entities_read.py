@@ -14,16 +14,14 @@ from functools import cache
 from typing import Any
 
 from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns
+from db.field_changes import FieldChange, compare, csv_columns
 from db.outcomes import (
     COMPACT_JSON,
     NO_LINE,
     OUTCOME_CODES,
     OUTCOME_NAMES,
-    FieldChange,
     OutcomeRecord,
     RecordIssue,
-    _compare,
-    csv_columns,
 )
 from db.pool import Executor
 from db.sql import Params, ident
@@ -310,7 +308,7 @@ def _history_record(data_type: DataType, sourced_id: str, row: Any) -> OutcomeRe
     changes = [FieldChange(c["field"], c["before"], c["after"]) for c in _json(row["changes"]) or []]
     before = _json(row["before"])
     if before is not None and doc is not None:
-        changes = _compare(data_type, before, doc)
+        changes = compare(data_type, before, doc)
     issues = [RecordIssue(i["code"], i["severity"], i.get("field"), i["message"]) for i in _json(row["issues"]) or []]
     return OutcomeRecord(
         data_type=data_type,

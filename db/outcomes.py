@@ -12,16 +12,14 @@ PostgreSQL merges the parts (so the order is the database's collation, the same 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import cache
 from typing import Any
 
-from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns
+from db.entities import TABLES, TYPE_CODES, VersionKind
+from db.field_changes import FieldChange, csv_columns, field_changes, jsonb_value
 from db.pool import Connection
 from db.sql import Params, ident
 from oneroster_csv.model import DataType
-from oneroster_csv.spec import set_columns
 
 OUTCOME_CODES: dict[str, int] = {"NEW": 1, "UPDATED": 2, "NO_CHANGE": 3, "DELETED": 4, "SKIPPED": 6, "MERGED": 7,
                                  "EXCLUDED": 8}  # fmt: skip
@@ -37,17 +35,10 @@ COLUMN_OUTCOMES: dict[str, tuple[int, ...]] = {
 }
 TYPE_OF_CODE: dict[int, DataType] = {code: data_type for data_type, code in TYPE_CODES.items()}
 NO_LINE = -1  # a record without a line (carried NO_CHANGE, bulk deletion) sorts before the lines of its sourcedId
-_NOT_CONTENT = frozenset({"sourcedId", "status", "dateLastModified"})  # never make a record UPDATED (§2)
 
 
 # json.dumps with separators builds an encoder per call; cursors are encoded twice per record of every page.
 COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
-
-
-@cache
-def csv_columns(data_type: DataType) -> tuple[str, ...]:
-    """`attribute_columns`, computed once per type: it is read for every row of every page."""
-    return tuple(attribute_columns(data_type))
 
 
 @dataclass(frozen=True, order=True)
@@ -73,13 +64,6 @@ class OutcomeCursor:
                 and isinstance(outcome, int)):  # fmt: skip
             raise ValueError(f"not a record cursor: {text!r}")
         return cls(data_type, sourced_id, line, outcome)
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    field: str  # CSV column name, metadata.* included
-    before: str | None
-    after: str | None
 
 
 @dataclass(frozen=True)
@@ -354,21 +338,18 @@ async def page_records(
     return found
 
 
-def _json(value: Any) -> Any:
-    """A jsonb value, whether or not the connection decodes jsonb itself."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
 def _record(data_type: DataType, row: Any) -> OutcomeRecord:
-    explicit = _json(row["attributes"])
+    explicit = jsonb_value(row["attributes"])
     if explicit is not None:
         attributes = {k: v for k, v in explicit.items() if v is not None}
     else:
         attributes = {"sourcedId": row["sourcedId"]}
         attributes |= {c: row[c] for c in csv_columns(data_type)[1:] if row[c] is not None}
-        attributes |= {k: v for k, v in (_json(row["metadata"]) or {}).items() if v is not None}
-    issues = [RecordIssue(i["code"], i["severity"], i.get("field"), i["message"]) for i in _json(row["issues"]) or []]
-    changes = [FieldChange(c["field"], c["before"], c["after"]) for c in _json(row["changes"]) or []]
+        attributes |= {k: v for k, v in (jsonb_value(row["metadata"]) or {}).items() if v is not None}
+    issues = [
+        RecordIssue(i["code"], i["severity"], i.get("field"), i["message"]) for i in jsonb_value(row["issues"]) or []
+    ]
+    changes = [FieldChange(c["field"], c["before"], c["after"]) for c in jsonb_value(row["changes"]) or []]
     return OutcomeRecord(
         data_type=data_type,
         sourced_id=row["sourcedId"],
@@ -383,63 +364,15 @@ def _record(data_type: DataType, row: Any) -> OutcomeRecord:
     )
 
 
-def _same(before: str | None, after: str | None, as_set: bool) -> bool:
-    if before == after:
-        return True
-    return as_set and before is not None and after is not None and sorted(before.split(",")) == sorted(after.split(","))
-
-
-def _compare(data_type: DataType, before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
-    sets = set_columns(data_type)
-    found = [FieldChange(c, before.get(c), after.get(c)) for c in csv_columns(data_type)
-             if c not in _NOT_CONTENT and not _same(before.get(c), after.get(c), c in sets)]  # fmt: skip
-    old = {k: v for k, v in (_json(before.get("metadata")) or {}).items() if v is not None}
-    new = {k: v for k, v in (_json(after.get("metadata")) or {}).items() if v is not None}
-    found += [
-        FieldChange(k, old.get(k), new.get(k)) for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)
-    ]
-    return found
-
-
-async def field_changes(
-    conn: Connection, tenant_id: int, sync_id: int, records: Iterable[OutcomeRecord]
-) -> dict[tuple[DataType, str], list[FieldChange]]:
-    """(data type, sourcedId) -> field changes of the UPDATED records among `records` of the sync `sync_id`.
-
-    Derived from storage: the version the sync wrote against its predecessor (the one the sync closed); nothing for
-    a sync that applied nothing. One query per data type on the page (a drill-down page usually holds one type).
-    """
-    by_type: dict[DataType, list[str]] = {}
-    for record in records:
-        if record.outcome == "UPDATED":
-            by_type.setdefault(record.data_type, []).append(record.sourced_id)
-    changes: dict[tuple[DataType, str], list[FieldChange]] = {}
-    for data_type, keys in by_type.items():
-        table = TABLES[data_type]
-        cells = ", ".join(f"{{0}}.{ident(c)}" for c in csv_columns(data_type))
-        rows = await conn.fetch(
-            f"""SELECT cur."sourcedId", ARRAY[{cells.format("cur")}]::text[] AS after, cur.metadata AS after_metadata,
-                       ARRAY[{cells.format("prev")}]::text[] AS before, prev.metadata AS before_metadata
-                FROM syncs s JOIN {table} cur ON cur.tenant_id = s.tenant_id AND cur.valid_from = s.applied_seq
-                JOIN {table} prev ON prev.tenant_id = cur.tenant_id AND prev."sourcedId" = cur."sourcedId"
-                  AND prev.valid_to = s.applied_seq
-                WHERE s.tenant_id = $1 AND s.id = $2 AND cur.tenant_id = $1 AND cur.kind = $3
-                  AND cur."sourcedId" = ANY($4::text[]) AND prev.tenant_id = $1""",
-            tenant_id, sync_id, int(VersionKind.UPDATED), keys,
-        )  # fmt: skip
-        columns = csv_columns(data_type)
-        for row in rows:
-            before = {**dict(zip(columns, row["before"], strict=True)), "metadata": row["before_metadata"]}
-            after = {**dict(zip(columns, row["after"], strict=True)), "metadata": row["after_metadata"]}
-            changes[(data_type, row["sourcedId"])] = _compare(data_type, before, after)
-    return changes
-
-
 async def with_field_changes(
     conn: Connection, tenant_id: int, sync_id: int, records: list[OutcomeRecord]
 ) -> list[OutcomeRecord]:
     """`records` of the sync, the UPDATED ones with their field changes derived from storage (`field_changes`)."""
-    changes = await field_changes(conn, tenant_id, sync_id, records)
+    updated: dict[DataType, list[str]] = {}
+    for record in records:
+        if record.outcome == "UPDATED":
+            updated.setdefault(record.data_type, []).append(record.sourced_id)
+    changes = await field_changes(conn, tenant_id, sync_id, updated)
     # keyed by sourcedId: only the UPDATED record takes them, not a MERGED row sharing its sourcedId
     return [
         replace(r, changes=changes.get((r.data_type, r.sourced_id), r.changes)) if r.outcome == "UPDATED" else r

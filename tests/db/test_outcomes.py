@@ -8,7 +8,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from db.outcomes import FieldChange, OutcomeCursor, OutcomeRecord, count_records, page_records
+from db.field_changes import FieldChange
+from db.outcomes import OutcomeCursor, OutcomeRecord, count_records, page_records
 from oneroster_csv.model import DataType
 from tests.conftest import make_tenant
 from tests.workers.imports.conftest import District, write_package
