@@ -12,6 +12,7 @@ import asyncpg
 from db.pool import Executor
 
 STATUSES = ("QUEUED", "RUNNING", "HELD", "SUCCEEDED", "FAILED", "CANCELLED", "DISCARDED")
+ACTIVE_STATUSES = frozenset({"QUEUED", "RUNNING"})  # still to run or running; HELD has stopped, awaiting a decision
 FINISHED_STATUSES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "DISCARDED"})
 
 

@@ -20,7 +20,7 @@ from db.entities import TYPE_CODES
 from db.imports import read_summaries
 from db.migrate import migrate
 from db.pool import Connection, create_pool
-from db.syncs import insert_sync, sync_row
+from db.syncs import ACTIVE_STATUSES, insert_sync, sync_row
 from db.tenants import UnknownTenant, tenant_id_by_name
 from oneroster_sync.settings import Endpoints, Settings
 from workers.broker import create_broker
@@ -33,7 +33,6 @@ from workers.submit import SyncSubmitter
 from workers.uploads import UploadStore
 
 COLUMNS = ("total", "no_change", "new", "updated", "deleted", "skipped", "merged", "excluded", "invalid")
-ACTIVE = ("QUEUED", "RUNNING")
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ async def _queue(
                 return 0
             bar = ProgressBar(sys.stderr)
             event = event_of(row, status_changed=True)
-            while event.status in ACTIVE:
+            while event.status in ACTIVE_STATUSES:
                 bar.show(event)
                 next_event = await subscription.next()
                 if next_event is RESYNC:

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from db.syncs import SyncRow, changed_syncs, sync_row
+from db.syncs import ACTIVE_STATUSES, SyncRow, changed_syncs, sync_row
 from resolvers.context import Context
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id
 from workers.events import RESYNC, SyncEvent
 from workers.progress import event_of
 
-ACTIVE = frozenset({"QUEUED", "RUNNING"})
 CLOCK_MARGIN = timedelta(seconds=5)
 
 
@@ -31,7 +30,7 @@ async def progress_events(ctx: Context, sync_id: str) -> AsyncIterator[SyncEvent
             raise DomainError("No sync with this id.", code="NOT_FOUND")
         current = event_of(row, status_changed=False)
         yield current
-        while current.status in ACTIVE:
+        while current.status in ACTIVE_STATUSES:
             event = await subscription.latest()
             if event is RESYNC:
                 row = await _current(ctx, tenant_id, local)

@@ -19,18 +19,16 @@ import dramatiq
 
 from db import imports as db_imports
 from db.pool import Connection
-from db.syncs import sync_row
+from db.syncs import ACTIVE_STATUSES, FINISHED_STATUSES, sync_row
 from workers.config import WorkerConfig
 from workers.events import EventPublisher
 from workers.imports.engine import ImportResult, run_import
 from workers.imports.model import ImportOptions
-from workers.progress import ProgressReporter, event_of, publish_status
+from workers.progress import ProgressReporter, publish_status
 from workers.queue import SyncQueue
 from workers.uploads import UploadStore
 
 log = logging.getLogger(__name__)
-
-FINISHED = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "DISCARDED", "HELD"})
 
 
 class ComeBackLater(dramatiq.Retry):
@@ -54,7 +52,7 @@ async def run_import_message(services: WorkerServices, tenant_id: int, sync_id: 
     config, pool = services.config, services.pool
     async with pool.acquire() as conn:
         job = await db_imports.import_job(conn, tenant_id, sync_id)
-        if job is None or job.status in FINISHED:
+        if job is None or job.status not in ACTIVE_STATUSES:
             return job.status if job else "UNKNOWN"
         await _wait_for_turn(services, conn, job)
         if job.attempts >= config.max_attempts:
@@ -64,7 +62,7 @@ async def run_import_message(services: WorkerServices, tenant_id: int, sync_id: 
             return "FAILED"
     result = await _run(services, job)
     await publish_status(pool, services.publisher, tenant_id, sync_id)
-    if result.status in FINISHED - {"HELD"}:
+    if result.status in FINISHED_STATUSES:
         services.uploads.discard(tenant_id, job.upload_key)  # the package is needed again only to approve a hold
     return result.status
 
@@ -137,17 +135,15 @@ async def _lease(pool: asyncpg.Pool, job: db_imports.ImportJob, every: float) ->
 async def fail_exhausted(services: WorkerServices, tenant_id: int, sync_id: int) -> None:
     """The message's retries ran out (the database or the broker kept failing): the sync ends FAILED."""
     async with services.pool.acquire() as conn:
-        job = await db_imports.import_job(conn, tenant_id, sync_id)
-        status = await db_imports.sync_status(conn, tenant_id, sync_id)
-        if status in ("QUEUED", "RUNNING"):
+        job = await db_imports.import_job(conn, tenant_id, sync_id)  # None for an export
+        status = job.status if job is not None else await db_imports.sync_status(conn, tenant_id, sync_id)
+        if status in ACTIVE_STATUSES:
             await db_imports.fail_sync(conn, tenant_id, sync_id, "sync.retries_exhausted",
                                        "The sync failed repeatedly and was given up; nothing was applied. "
                                        "Start it again, or contact support if it keeps failing.")  # fmt: skip
             if job is not None:
                 services.uploads.discard(tenant_id, job.upload_key)
-    row = await sync_row(services.pool, tenant_id, sync_id)
-    if row is not None:
-        await services.publisher.publish(event_of(row, status_changed=True))
+    await publish_status(services.pool, services.publisher, tenant_id, sync_id)
 
 
 async def run_export_message(services: WorkerServices, tenant_id: int, sync_id: int) -> str:

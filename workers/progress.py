@@ -11,7 +11,7 @@ import time
 
 import asyncpg
 
-from db.syncs import SyncRow, store_progress, sync_row
+from db.syncs import ACTIVE_STATUSES, SyncRow, store_progress, sync_row
 from workers.events import EventPublisher, SyncEvent
 
 PHASE_SPANS: dict[str, tuple[float, float]] = {
@@ -31,7 +31,7 @@ class SyncCancelled(Exception):
 
 def overall_percent(status: str, phase: str, processed: int, total: int | None) -> float:
     """The whole sync's percentage (a phase whose total is not known yet counts as just started)."""
-    if status not in ("QUEUED", "RUNNING"):
+    if status not in ACTIVE_STATUSES:
         return 100.0
     start, end = PHASE_SPANS.get(phase, (0.0, 0.0))
     if not total:

@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from db.syncs import SyncRow
+from db.syncs import ACTIVE_STATUSES, SyncRow
 from resolvers import apps as app_resolvers
 from resolvers import records as record_resolvers
 from resolvers import summaries as summary_resolvers
@@ -18,7 +18,6 @@ from resolvers import syncs as sync_resolvers
 from resolvers.context import Context
 from resolvers.entities import school_sourced_id
 from resolvers.errors import DomainError
-from resolvers.subscriptions import ACTIVE
 from resolvers.syncs import SyncPage
 from schema.definitions.app import App
 from schema.definitions.connection import selects
@@ -65,7 +64,8 @@ class SyncProgress:
     def of(cls, event: SyncEvent, known_sync: Sync | None = None) -> SyncProgress:
         return cls(
             status=SyncStatus(event.status), phase=event.phase, processed=event.processed, total=event.total,
-            percent=event.percent, done=event.status not in ACTIVE, sync_id=event.sync_id, known_sync=known_sync,
+            percent=event.percent, done=event.status not in ACTIVE_STATUSES, sync_id=event.sync_id,
+            known_sync=known_sync,
         )  # fmt: skip
 
     @classmethod
