@@ -124,13 +124,16 @@ async def sync_status(conn: Connection, tenant_id: int, sync_id: int) -> str:
     return status or "UNKNOWN"
 
 
-async def cancel_running(conn: Connection, tenant_id: int, sync_id: int) -> None:
-    """RUNNING (or QUEUED) -> CANCELLED: the import stopped before applying anything."""
-    await conn.execute(
+async def mark_cancelled(
+    conn: Connection, tenant_id: int, sync_id: int, statuses: tuple[str, ...] = ("QUEUED", "RUNNING")
+) -> bool:
+    """-> CANCELLED, from one of `statuses` (nothing applied); False when the sync was in none of them."""
+    done = await conn.execute(
         """UPDATE syncs SET status = 'CANCELLED', finished_at = clock_timestamp(), progress_phase = 'cancelled'
-           WHERE tenant_id = $1 AND id = $2 AND status IN ('QUEUED', 'RUNNING')""",
-        tenant_id, sync_id,
+           WHERE tenant_id = $1 AND id = $2 AND status = ANY($3::text[])""",
+        tenant_id, sync_id, list(statuses),
     )  # fmt: skip
+    return done.endswith(" 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,17 +195,6 @@ async def lease_alive(conn: Connection, tenant_id: int, sync_id: int, lease_seco
     return bool(alive)
 
 
-async def heartbeat(conn: Connection, tenant_id: int, sync_id: int) -> None:
-    """Renew the running sync's lease; skipped (never waited for) while its own transaction holds the row."""
-    await conn.execute(
-        """UPDATE syncs s SET progress_at = clock_timestamp()
-           FROM (SELECT tenant_id, id FROM syncs WHERE tenant_id = $1 AND id = $2 AND status = 'RUNNING'
-                 FOR NO KEY UPDATE SKIP LOCKED) locked
-           WHERE s.tenant_id = locked.tenant_id AND s.id = locked.id""",
-        tenant_id, sync_id,
-    )  # fmt: skip
-
-
 async def request_approval(conn: Connection, tenant_id: int, sync_id: int) -> str | None:
     """HELD -> QUEUED with approved_at, when nothing was applied since it was computed. Returns None when done, else
     why not: SYNC_NOT_HELD, HOLD_STALE or NOT_FOUND (no such sync of the tenant)."""
@@ -223,12 +215,7 @@ async def request_approval(conn: Connection, tenant_id: int, sync_id: int) -> st
 async def request_cancel(conn: Connection, tenant_id: int, sync_id: int) -> str | None:
     """A QUEUED sync is CANCELLED at once; a RUNNING one is asked to stop (its worker ends it CANCELLED at its next
     step, unless it is already committing). Returns None when done, else why not."""
-    cancelled = await conn.execute(
-        """UPDATE syncs SET status = 'CANCELLED', finished_at = clock_timestamp(), progress_phase = 'cancelled'
-           WHERE tenant_id = $1 AND id = $2 AND status = 'QUEUED'""",
-        tenant_id, sync_id,
-    )  # fmt: skip
-    if cancelled.endswith(" 1"):
+    if await mark_cancelled(conn, tenant_id, sync_id, ("QUEUED",)):
         return None
     requested = await conn.execute(
         """UPDATE syncs SET cancel_requested_at = coalesce(cancel_requested_at, clock_timestamp())

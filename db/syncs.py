@@ -147,24 +147,34 @@ async def insert_sync(
     return _row(record)
 
 
+# `UPDATE syncs s SET ... <this>`: sync $2 of tenant $1 while RUNNING, unless the sync's own transaction holds its
+# row (it is finishing): then the write is dropped rather than waited for, so a worker's bookkeeping never blocks
+# the import it is about.
+_RUNNING_ROW_UNLESS_LOCKED = """
+    FROM (SELECT tenant_id, id FROM syncs WHERE tenant_id = $1 AND id = $2 AND status = 'RUNNING'
+          FOR NO KEY UPDATE SKIP LOCKED) locked
+    WHERE s.tenant_id = locked.tenant_id AND s.id = locked.id"""
+
+
 async def store_progress(
     conn: Executor, tenant_id: int, sync_id: int, phase: str, processed: int, total: int | None
 ) -> bool | None:
-    """Store a RUNNING sync's progress snapshot; True when a cancel was requested, None when nothing was stored.
-
-    SKIP LOCKED: while the sync's own transaction holds the row (it is finishing), the snapshot is dropped rather
-    than waited for, so a progress report never blocks the import it reports on.
-    """
+    """Store a RUNNING sync's progress snapshot (renewing its lease); True when a cancel was requested, None when
+    nothing was stored."""
     cancel_requested: bool | None = await conn.fetchval(
-        """UPDATE syncs s SET progress_phase = $3, progress_processed = $4, progress_total = $5,
-                  progress_at = clock_timestamp()
-           FROM (SELECT tenant_id, id FROM syncs WHERE tenant_id = $1 AND id = $2 AND status = 'RUNNING'
-                 FOR NO KEY UPDATE SKIP LOCKED) locked
-           WHERE s.tenant_id = locked.tenant_id AND s.id = locked.id
-           RETURNING s.cancel_requested_at IS NOT NULL""",
+        f"""UPDATE syncs s SET progress_phase = $3, progress_processed = $4, progress_total = $5,
+                   progress_at = clock_timestamp() {_RUNNING_ROW_UNLESS_LOCKED}
+            RETURNING s.cancel_requested_at IS NOT NULL""",
         tenant_id, sync_id, phase, processed, total,
     )  # fmt: skip
     return cancel_requested
+
+
+async def renew_lease(conn: Executor, tenant_id: int, sync_id: int) -> None:
+    """Tell other deliveries of the sync's message that its worker is alive."""
+    await conn.execute(
+        f"UPDATE syncs s SET progress_at = clock_timestamp() {_RUNNING_ROW_UNLESS_LOCKED}", tenant_id, sync_id
+    )
 
 
 async def sync_row(conn: Executor, tenant_id: int, sync_id: int) -> SyncRow | None:

@@ -19,7 +19,7 @@ import dramatiq
 
 from db import imports as db_imports
 from db.pool import Connection
-from db.syncs import ACTIVE_STATUSES, FINISHED_STATUSES, sync_row
+from db.syncs import ACTIVE_STATUSES, FINISHED_STATUSES, renew_lease, sync_row
 from workers.config import WorkerConfig
 from workers.events import EventPublisher
 from workers.imports.engine import ImportResult, run_import
@@ -119,7 +119,7 @@ async def _lease(pool: asyncpg.Pool, job: db_imports.ImportJob, every: float) ->
             await asyncio.sleep(every)
             try:
                 async with pool.acquire() as conn:
-                    await db_imports.heartbeat(conn, job.tenant_id, job.sync_id)
+                    await renew_lease(conn, job.tenant_id, job.sync_id)
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as error:
                 log.warning("could not renew the lease of sync %s: %s", job.sync_id, error)
 

@@ -143,7 +143,7 @@ async def run_import(
         return ImportResult(sync_id, finished.status)
     except SyncCancelled:
         async with pool.acquire() as conn:
-            await db_imports.cancel_running(conn, tenant_id, sync_id)
+            await db_imports.mark_cancelled(conn, tenant_id, sync_id)
         return ImportResult(sync_id, "CANCELLED")
     except Exception as error:
         code, message = failure_of(error)
