@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 
-from db.syncs import ACTIVE_STATUSES, SyncRow, changed_syncs, sync_row
+from db.syncs import ACTIVE_STATUSES, SyncRow, changed_syncs
 from resolvers.context import Context
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id
+from resolvers.syncs import current_sync
 from workers.events import RESYNC, SyncEvent
 from workers.progress import event_of
 
@@ -25,7 +26,7 @@ async def progress_events(ctx: Context, sync_id: str) -> AsyncIterator[SyncEvent
     tenant_id = ctx.require().tenant_id
     local = decode_id(sync_id, "Sync")
     async with ctx.api.hub.subscribe(tenant_id, local) as subscription:
-        row = await _current(ctx, tenant_id, local)
+        row = await current_sync(ctx, local)
         if row is None:
             raise DomainError("No sync with this id.", code="NOT_FOUND")
         current = event_of(row, status_changed=False)
@@ -33,7 +34,7 @@ async def progress_events(ctx: Context, sync_id: str) -> AsyncIterator[SyncEvent
         while current.status in ACTIVE_STATUSES:
             event = await subscription.latest()
             if event is RESYNC:
-                row = await _current(ctx, tenant_id, local)
+                row = await current_sync(ctx, local)
                 if row is None:
                     return
                 event = event_of(row, status_changed=False)
@@ -67,13 +68,8 @@ async def status_changes(ctx: Context, app_ids: Sequence[str] | None) -> AsyncIt
                 continue
             if apps is not None and event.app_id not in apps:
                 continue
-            current = await _current(ctx, tenant_id, event.sync_id)
+            current = await current_sync(ctx, event.sync_id)
             # An event the sync has already moved past is skipped: the event of its current status follows, so the
             # current row is sent once rather than once per event behind it.
             if current is not None and current.status == event.status:
                 yield current
-
-
-async def _current(ctx: Context, tenant_id: int, sync_id: int) -> SyncRow | None:
-    ctx.fresh_loaders()
-    return await sync_row(ctx.pool, tenant_id, sync_id)

@@ -10,7 +10,7 @@ from db.syncs import SyncRow, sync_row
 from resolvers.context import Context
 from resolvers.errors import DomainError
 from resolvers.ids import decode_id
-from workers.progress import publish_status
+from workers.progress import event_of
 from workers.submit import QueueUnavailable
 from workers.uploads import UploadTooLarge
 
@@ -116,5 +116,6 @@ async def _row(ctx: Context, tenant_id: int, sync_id: int) -> SyncRow:
 
 
 async def _announced(ctx: Context, tenant_id: int, sync_id: int) -> SyncRow:
-    await publish_status(ctx.pool, ctx.api.submitter.publisher, tenant_id, sync_id)
-    return await _row(ctx, tenant_id, sync_id)
+    row = await _row(ctx, tenant_id, sync_id)
+    await ctx.api.submitter.publisher.publish(event_of(row, status_changed=True))
+    return row

@@ -60,5 +60,7 @@ async def previous_sync(ctx: Context, sync_id: int) -> SyncRow | None:
 
 
 async def current_sync(ctx: Context, sync_id: int) -> SyncRow | None:
-    """The sync as it is now, bypassing the loaders' cache (subscription events outlive a request)."""
+    """The sync as it is now, bypassing the loaders' cache, whose rows are forgotten too: a WebSocket context lives as
+    long as its connection, and each subscription event must read the current state."""
+    ctx.fresh_loaders()
     return await sync_row(ctx.pool, ctx.require().tenant_id, sync_id)

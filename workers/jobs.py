@@ -22,7 +22,7 @@ from db.pool import Connection
 from db.syncs import ACTIVE_STATUSES, FINISHED_STATUSES, renew_lease, sync_row
 from workers.config import WorkerConfig
 from workers.events import EventPublisher
-from workers.imports.engine import ImportResult, run_import
+from workers.imports.engine import ImportResult, fail_import, run_import
 from workers.imports.model import ImportOptions
 from workers.progress import ProgressReporter, publish_status
 from workers.queue import SyncQueue
@@ -93,7 +93,7 @@ async def _run(services: WorkerServices, job: db_imports.ImportJob) -> ImportRes
     options = ImportOptions.from_settings(job.settings, dry_run=job.dry_run)
     source = services.uploads.path(job.tenant_id, job.upload_key) if job.upload_key else None
     if source is None or not source.exists():
-        return await _fail(pool, job, "import.package_missing",
+        return await fail_import(pool, job.tenant_id, job.sync_id, "import.package_missing",
                            "The uploaded package is no longer staged on the server; upload it again.")  # fmt: skip
     async with _lease(pool, job, config.lease_seconds / 3):
         try:
@@ -101,13 +101,7 @@ async def _run(services: WorkerServices, job: db_imports.ImportJob) -> ImportRes
                 return await run_import(pool, job.tenant_id, job.sync_id, source, options, progress=reporter,
                                         approving=job.approved)  # fmt: skip
         except TimeoutError:
-            return await _fail(pool, job, "import.time_limit_exceeded", TIMED_OUT)
-
-
-async def _fail(pool: asyncpg.Pool, job: db_imports.ImportJob, code: str, message: str) -> ImportResult:
-    async with pool.acquire() as conn:
-        await db_imports.fail_sync(conn, job.tenant_id, job.sync_id, code, message)
-    return ImportResult(job.sync_id, "FAILED", failure=(code, message))
+            return await fail_import(pool, job.tenant_id, job.sync_id, "import.time_limit_exceeded", TIMED_OUT)
 
 
 @contextlib.asynccontextmanager

@@ -11,9 +11,9 @@ import asyncpg
 from redis.exceptions import RedisError
 
 from db.imports import fail_sync
-from db.syncs import SyncRow, insert_sync, sync_row
+from db.syncs import SyncRow, insert_sync
 from workers.events import EventPublisher
-from workers.progress import event_of
+from workers.progress import event_of, publish_status
 from workers.queue import SyncQueue
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,7 @@ class SyncSubmitter:
             log.error("could not queue sync %s: %s", row.id, error)
             async with self.pool.acquire() as conn:
                 await fail_sync(conn, row.tenant_id, row.id, "queue.unavailable", QUEUE_UNAVAILABLE)
+            await publish_status(self.pool, self.publisher, row.tenant_id, row.id)
             raise QueueUnavailable(str(error)) from error
-        finally:
-            current = await sync_row(self.pool, row.tenant_id, row.id)
-            if current is not None:
-                await self.publisher.publish(event_of(current, status_changed=True))
-                row = current
+        await self.publisher.publish(event_of(row, status_changed=True))
         return row

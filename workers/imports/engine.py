@@ -149,7 +149,7 @@ async def run_import(
         code, message = failure_of(error)
         if code == "import.internal_error":
             log.exception("import sync %s of tenant %s failed", sync_id, tenant_id)
-        return await _fail(pool, tenant_id, sync_id, code, message)
+        return await fail_import(pool, tenant_id, sync_id, code, message)
 
 
 async def approve_held(
@@ -265,7 +265,8 @@ def _package_message(error: PackageError) -> str:
     return f"{where}{line}{error.message}. Nothing was applied; the district's data is unchanged."
 
 
-async def _fail(pool: asyncpg.Pool, tenant_id: int, sync_id: int, code: str, message: str) -> ImportResult:
+async def fail_import(pool: asyncpg.Pool, tenant_id: int, sync_id: int, code: str, message: str) -> ImportResult:
+    """End the sync FAILED with `code` and the message an administrator reads (nothing is applied)."""
     async with pool.acquire() as conn:
         await db_imports.fail_sync(conn, tenant_id, sync_id, code, message)
     return ImportResult(sync_id, "FAILED", failure=(code, message))
