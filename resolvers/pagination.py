@@ -12,7 +12,9 @@ from typing import Any, Generic, TypeVar
 from resolvers.errors import BadInputError
 
 MAX_PAGE = 100
+NOT_A_CURSOR = "`after` is not a cursor returned by this connection."
 Item = TypeVar("Item")
+Position = TypeVar("Position")
 
 
 def check_first(first: int) -> int:
@@ -30,7 +32,7 @@ def decode_time_cursor(cursor: str) -> tuple[datetime, int]:
         at, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return datetime.fromisoformat(at), int(row_id)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise BadInputError("`after` is not a cursor returned by this connection.") from exc
+        raise BadInputError(NOT_A_CURSOR) from exc
 
 
 def encode_cursor(kind: str, text: str) -> str:
@@ -43,10 +45,20 @@ def decode_cursor(kind: str, cursor: str) -> str:
     try:
         found, _, text = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise BadInputError("`after` is not a cursor returned by this connection.") from exc
+        raise BadInputError(NOT_A_CURSOR) from exc
     if found != kind:
-        raise BadInputError("`after` is not a cursor returned by this connection.")
+        raise BadInputError(NOT_A_CURSOR)
     return text
+
+
+def decode_position(kind: str, cursor: str | None, parse: Callable[[str], Position]) -> Position | None:
+    """The keyset position inside a cursor of `kind` (None for no cursor); `parse` raises ValueError on bad text."""
+    if cursor is None:
+        return None
+    try:
+        return parse(decode_cursor(kind, cursor))
+    except ValueError as exc:
+        raise BadInputError(NOT_A_CURSOR) from exc
 
 
 @dataclass(frozen=True)

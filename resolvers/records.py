@@ -21,7 +21,7 @@ from db.syncs import SyncRow
 from oneroster_csv.model import DataType
 from resolvers.context import Context
 from resolvers.errors import BadInputError, DomainError
-from resolvers.pagination import Page, check_first, decode_cursor, encode_cursor
+from resolvers.pagination import Page, check_first, decode_position, encode_cursor
 
 IMPORT_COLUMNS = frozenset(COLUMN_OUTCOMES)  # TOTAL, the outcomes, DUPLICATES and INVALID
 EXPORT_COLUMNS = frozenset({"TOTAL", "SKIPPED_BY_PROVIDER", "GRANTED_BY_PROVIDER", "SKIPPED_BY_VENDOR",
@@ -87,12 +87,7 @@ async def sync_records(
     tenant_id = ctx.require().tenant_id
     check_first(first)
     check_column(sync, column)
-    position = None
-    if after is not None:
-        try:
-            position = OutcomeCursor.decode(decode_cursor("r", after))
-        except ValueError as exc:
-            raise BadInputError("`after` is not a cursor returned by this connection.") from exc
+    position = decode_position("r", after, OutcomeCursor.decode)
     async with ctx.pool.acquire() as conn:
         records = await page_outcomes(conn, tenant_id, sync.id, data_type=data_type, column=column,
                                       school_id=school_id, after=position, limit=first + 1,
@@ -168,12 +163,7 @@ async def entity_history(
     """One page of an entity's records across syncs, newest sync first."""
     tenant_id = ctx.require().tenant_id
     check_first(first)
-    position = None
-    if after is not None:
-        try:
-            position = HistoryCursor.decode(decode_cursor("h", after))
-        except ValueError as exc:
-            raise BadInputError("`after` is not a cursor returned by this connection.") from exc
+    position = decode_position("h", after, HistoryCursor.decode)
     entries = await history_page(ctx.pool, tenant_id, data_type, sourced_id, after=position, limit=first + 1)
     entries, has_next = entries[:first], len(entries) > first
 
