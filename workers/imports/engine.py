@@ -152,23 +152,6 @@ async def run_import(
         return await fail_import(pool, tenant_id, sync_id, code, message)
 
 
-async def approve_held(
-    pool: asyncpg.Pool,
-    tenant_id: int,
-    sync_id: int,
-    source: str | os.PathLike[str] | bytes,
-    options: ImportOptions,
-    *,
-    progress: Progress = _no_progress,
-) -> ImportResult:
-    """Apply a HELD sync exactly as it was computed (§4), or raise HoldNotApprovable and leave it HELD.
-
-    The same package, the same settings and the same current data give the same result, so the sync is computed
-    again under the tenant's lock and applied only if no import was applied since and every count is the same.
-    """
-    return await _run(pool, tenant_id, sync_id, source, options, progress, ignore_hold=True, approving=True)
-
-
 async def _run(
     pool: asyncpg.Pool,
     tenant_id: int,
@@ -191,7 +174,7 @@ async def _run(
     async with pool.acquire() as conn, conn.transaction():
         await db_imports.lock_tenant_imports(conn, tenant_id)
         status = await db_imports.sync_status(conn, tenant_id, sync_id)
-        if status != "RUNNING" and not (approving and status == "HELD"):
+        if status != "RUNNING":
             raise AlreadyFinished(status)
         held = await _check_held(conn, tenant_id, sync_id) if approving else None
         # The files parse in a thread while PostgreSQL streams out the current keys: two cores, both busy.
@@ -206,13 +189,13 @@ async def _run(
 
 
 async def _check_held(conn: Connection, tenant_id: int, sync_id: int) -> pl.DataFrame:
-    """The held sync's stored summaries, once it is known to be HELD (or approved and running) with the tenant's
+    """The held sync's stored summaries, once it is known to be an approved hold now running, with the tenant's
     data unchanged since."""
     row = await conn.fetchrow(
         "SELECT status, base_seq, approved_at FROM syncs WHERE tenant_id = $1 AND id = $2",  # under the tenant lock
         tenant_id, sync_id,
     )  # fmt: skip
-    if row is None or not (row["status"] == "HELD" or (row["status"] == "RUNNING" and row["approved_at"])):
+    if row is None or row["status"] != "RUNNING" or row["approved_at"] is None:
         raise HoldNotApprovable("SYNC_NOT_HELD", "Only a HELD sync can be approved.")
     if row["base_seq"] != await db_imports.last_applied_seq(conn, tenant_id):
         raise HoldNotApprovable("HOLD_STALE", "Another import was applied since this sync was held, so it can no "

@@ -46,9 +46,9 @@ async def test_a_package_that_fails_changes_nothing(district: District, shared_s
 
 
 async def test_a_held_sync_is_approved_exactly_or_discarded(district: District, tmp_path: Path) -> None:
-    from db.imports import discard_held
+    from db.imports import discard_held, request_approval
     from tests.workers.imports.conftest import write_package
-    from workers.imports.engine import HoldNotApprovable, approve_held
+    from workers.imports.engine import run_import
     from workers.imports.model import ImportOptions
 
     header = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
@@ -63,7 +63,10 @@ async def test_a_held_sync_is_approved_exactly_or_discarded(district: District, 
     assert held.hold == {"dataType": "ORGS", "currentCount": 40, "deleteCount": 35, "thresholdPercent": 10.0}
     assert await district.all_versions() == before, "a held sync applies nothing"
 
-    approved = await approve_held(district.pool, district.tenant.id, held.sync_id, tmp_path / "b", options)
+    async with district.pool.acquire() as conn:
+        assert await request_approval(conn, district.tenant.id, held.sync_id) is None  # queued again
+    approved = await run_import(district.pool, district.tenant.id, held.sync_id, tmp_path / "b", options,
+                                approving=True)  # fmt: skip
     assert approved.status == "SUCCEEDED"
     assert summary(approved, DataType.ORGS) == summary(held, DataType.ORGS)
     assert len([r for r in (await district.current())["orgs_versions"] if r[1] != 4]) == 5
@@ -73,14 +76,22 @@ async def test_a_held_sync_is_approved_exactly_or_discarded(district: District, 
     held_again = await district.run(write_package(tmp_path / "d", {"orgs": few}), options)
     assert held_again.status == "HELD"
     await district.run(write_package(tmp_path / "e", {"orgs": many}), options)  # another import applies meanwhile
-    try:
-        await approve_held(district.pool, district.tenant.id, held_again.sync_id, tmp_path / "d", options)
-        raise AssertionError("a stale hold must not be applied")
-    except HoldNotApprovable as error:
-        assert error.code == "HOLD_STALE"
     async with district.pool.acquire() as conn:
+        assert await request_approval(conn, district.tenant.id, held_again.sync_id) == "HOLD_STALE"
         assert await discard_held(conn, district.tenant.id, held_again.sync_id)
         assert not await discard_held(conn, district.tenant.id, held_again.sync_id)
+
+    # Approved, then overtaken before a worker applies it: the engine's own check refuses it and applies nothing.
+    held_last = await district.run(write_package(tmp_path / "f", {"orgs": few}), options)
+    assert held_last.status == "HELD"
+    async with district.pool.acquire() as conn:
+        assert await request_approval(conn, district.tenant.id, held_last.sync_id) is None
+    await district.run(write_package(tmp_path / "g", {"orgs": many}), options)
+    before_stale = await district.all_versions()
+    stale = await run_import(district.pool, district.tenant.id, held_last.sync_id, tmp_path / "f", options,
+                             approving=True)  # fmt: skip
+    assert stale.status == "FAILED" and stale.failure is not None and stale.failure[0] == "HOLD_STALE"
+    assert await district.all_versions() == before_stale, "a stale hold must not be applied"
 
 
 async def test_official_vrd118_is_a_clean_12_delta_of_one_record_per_type(
