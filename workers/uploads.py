@@ -32,11 +32,9 @@ class UploadStore:
             raise ValueError(f"not a staging key of tenant {tenant_id}: {key!r}")
         return self.root / key
 
-    def _new_key(self, tenant_id: int) -> str:
-        return f"{tenant_id}/{secrets.token_hex(16)}.zip"
-
     def _target(self, tenant_id: int) -> tuple[str, Path]:
-        key = self._new_key(tenant_id)
+        """A new key and its path, the tenant's folder made."""
+        key = f"{tenant_id}/{secrets.token_hex(16)}.zip"
         target = self.root / key
         target.parent.mkdir(parents=True, exist_ok=True)
         return key, target
