@@ -16,12 +16,12 @@ from typing import Any
 from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns
 from db.field_changes import FieldChange, compare, csv_columns
 from db.outcomes import (
-    COMPACT_JSON,
     NO_LINE,
     OUTCOME_CODES,
     OUTCOME_NAMES,
     OutcomeRecord,
     RecordIssue,
+    compact_json,
 )
 from db.pool import Executor
 from db.sql import Params, ident
@@ -235,7 +235,7 @@ class HistoryCursor:
     outcome: int
 
     def encode(self) -> str:
-        return COMPACT_JSON.encode([self.sync_id, self.line, self.outcome])
+        return compact_json([self.sync_id, self.line, self.outcome])
 
     @classmethod
     def decode(cls, text: str) -> HistoryCursor:

@@ -21,6 +21,7 @@ from db.syncs import SyncRow
 from oneroster_csv.model import DataType
 from resolvers.context import Context
 from resolvers.errors import BadInputError, DomainError
+from resolvers.loaders import EntityKey
 from resolvers.pagination import Page, check_first, decode_position, encode_cursor
 
 IMPORT_COLUMNS = frozenset(COLUMN_OUTCOMES)  # TOTAL, the outcomes, DUPLICATES and INVALID
@@ -125,9 +126,21 @@ async def complete_records(ctx: Context, items: list[SyncRecord]) -> list[SyncRe
 
 
 async def record_entities(ctx: Context, items: list[SyncRecord]) -> list[EntityRow | None]:
-    """The entities in Data Browsing of the items (none for rows that never became one): one loader call."""
+    """The entities in Data Browsing of the items (none for rows that never became one), in order: a record read
+    from its entity's current version is its entity (a drill-down of the latest sync reads nothing more); the others
+    are one loader call."""
+    found: dict[EntityKey, EntityRow | None] = {}
+    for item in items:
+        record = item.record
+        if record.current:
+            key = (record.data_type, record.sourced_id)
+            found[key] = EntityRow(*key, record.outcome == "DELETED", record.attributes, record.schools)
+    ctx.loaders.entity.prime_many(found)
     keys = list(dict.fromkeys((i.record.data_type, i.record.sourced_id) for i in items if i.record.sourced_id))
-    return await ctx.loaders.entity.load_many(keys)
+    missing = [key for key in keys if key not in found]
+    if missing:
+        found.update(zip(missing, await ctx.loaders.entity.load_many(missing), strict=True))
+    return [found[key] for key in keys]
 
 
 async def record_by_key(ctx: Context, key: RecordKey) -> SyncRecord | None:

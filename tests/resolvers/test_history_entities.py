@@ -165,6 +165,33 @@ async def test_node_round_trips_every_node_type(gql: GraphQLClient, district: Di
     assert again["sync"]["id"] == history[1]["sync"]["id"]
 
 
+RECORD_ENTITY = "dataType sourcedId outcome entity { id dataType sourcedId deleted attributes schools { sourcedId } }"
+
+
+async def test_a_records_entity_is_the_entity_data_browsing_shows(
+    gql: GraphQLClient, district: District, tmp_path: Path
+) -> None:
+    """Records read from their entity's current version carry it (no statement); older and explicit ones load it:
+    either way `entity` answers what `entity(dataType:, sourcedId:)` answers, deleted entities included."""
+    sync_ids = await _imported(district, tmp_path)
+    checked: set[str] = set()
+    for sync_id in sync_ids:
+        _, records = await page_sync_records(gql, district.tenant, to_base64("Sync", sync_id), first=100,
+                                             fields=RECORD_ENTITY)  # fmt: skip
+        for record in records:
+            if not record["sourcedId"]:
+                continue
+            found = await query(gql, district.tenant, ENTITY_FIELDS, dataType=record["dataType"],
+                                sid=record["sourcedId"])  # fmt: skip
+            assert record["entity"] == found["entity"], record
+            checked.add(record["outcome"] + ("-deleted" if record["entity"] and record["entity"]["deleted"] else ""))
+    assert {"NEW", "UPDATED", "NO_CHANGE", "DELETED-deleted", "SKIPPED"} <= checked, checked
+
+
+ENTITY_FIELDS = """query($dataType: DataType!, $sid: String!) { entity(dataType: $dataType, sourcedId: $sid) {
+  id dataType sourcedId deleted attributes schools { sourcedId } } }"""
+
+
 async def test_another_tenants_ids_resolve_to_null(
     gql: GraphQLClient, pool: asyncpg.Pool, district: District, tmp_path: Path
 ) -> None:
