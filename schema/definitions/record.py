@@ -127,7 +127,9 @@ class RecordOutcome(relay.Node):
         return [None if item is None else cls.from_record(item, links) for item in found]
 
 
-RecordOutcomeEdge = relay.Edge[RecordOutcome]
+@strawberry.type(description="An edge in a connection.")
+class RecordOutcomeEdge(relay.Edge[RecordOutcome]):
+    pass  # a concrete class, not an alias of the generic Edge: execution completes its objects by class (a plain path)
 
 
 @strawberry.type

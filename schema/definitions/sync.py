@@ -216,7 +216,9 @@ class Sync(relay.Node):
         return RecordOutcomeConnection.from_page(page)
 
 
-SyncEdge = relay.Edge[Sync]
+@strawberry.type(description="An edge in a connection.")
+class SyncEdge(relay.Edge[Sync]):
+    pass  # a concrete class, not an alias of the generic Edge: execution completes its objects by class (a plain path)
 
 
 @strawberry.type

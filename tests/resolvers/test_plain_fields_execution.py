@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 import strawberry
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.relay import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+import schema.compiled as compiled_module
 from db.tenants import Principal
 from resolvers.context import Context
 from schema.execution import PlainFieldsExecutionContext
@@ -235,6 +236,29 @@ async def test_the_fast_path_covers_the_plain_objects() -> None:
         )
     assert not result.errors
     assert executed == ["Query.goodBoxes"], executed
+
+
+async def test_plain_selections_are_compiled_once_per_document() -> None:
+    """An object of plain fields is completed by its selection's compiled function, compiled at the first request of
+    the document and reused by the next ones (the parser cache gives them the same nodes)."""
+    _, plain = _schemas(extensions=[lambda: ParserCache(maxsize=8)])
+    compiled: list[str] = []
+    original = compiled_module.compile_selection
+
+    def counting(parent_type: Any, steps: Any) -> Any:
+        function = original(parent_type, steps)
+        compiled.append(f"{parent_type.name}:{'compiled' if function else 'general'}")
+        return function
+
+    query = "{ goodBoxes { label leaf { name size colour } leaves { name } inner { label } } }"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled_module, "compile_selection", counting)
+        first = await plain.execute(query)
+        after_first = list(compiled)
+        second = await plain.execute(query)
+    assert not first.errors and first.data == second.data
+    assert "Leaf:compiled" in after_first and "Box:compiled" in after_first, after_first
+    assert compiled == after_first, "the second request compiled nothing"
 
 
 async def test_an_extension_that_hooks_resolve_still_sees_every_field() -> None:

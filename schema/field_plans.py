@@ -1,0 +1,182 @@
+"""How each plain field of the schema is completed without graphql-core's per-field machinery (see execution.py).
+
+A plan is made once per (type, field) of a schema: a leaf (a scalar or enum attribute), `__typename`, a composite (an
+attribute holding an object, an interface or a list of them), or None for a field only graphql-core may execute (a
+resolver, arguments, field extensions). `runtime_type` answers which object type graphql-core would complete a value
+as, decided from its class once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    GraphQLString,
+    Undefined,
+    is_leaf_type,
+)
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
+from strawberry.types.field import StrawberryField
+
+SLOW = object()  # a plain field's value that only graphql-core may complete (to raise its error, for instance)
+MIN_INT, MAX_INT = -(2**31), 2**31 - 1
+_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+
+
+class Leaf:
+    """A plain scalar or enum attribute. `exact`: the Python type the scalar returns unchanged (str for String,
+    int in range for Int); enum members' names are memoised (strawberry looks them up by value each time)."""
+
+    __slots__ = ("attribute", "enum", "exact", "memo", "nullable", "serialize")
+
+    def __init__(self, attribute: str, nullable: bool, leaf: Any) -> None:
+        self.attribute, self.nullable, self.serialize = attribute, nullable, leaf.coerce_output_value
+        exact = {GraphQLString: str, GraphQLID: str, GraphQLInt: int, GraphQLBoolean: bool}
+        self.exact: type | None = next((t for scalar, t in exact.items() if leaf is scalar), None)
+        self.enum: type | None = getattr(leaf, "wrapped_cls", None) if isinstance(leaf, GraphQLEnumType) else None
+        self.memo: dict[Any, Any] = {}
+
+    def complete(self, source: Any) -> Any:
+        try:
+            value: Any = getattr(source, self.attribute, SLOW)
+        except Exception:  # a property that raises: graphql-core reads it again and reports the error
+            return SLOW
+        if type(value) is self.exact and (self.exact is not int or MIN_INT <= value <= MAX_INT):  # type: ignore[operator]
+            return value
+        if value is None:
+            return None if self.nullable else SLOW
+        if value is SLOW or isinstance(value, Exception):
+            return SLOW
+        if type(value) is self.enum:
+            known = self.memo.get(value, SLOW)
+            if known is not SLOW:
+                return known
+        try:
+            serialized = self.serialize(value)
+        except Exception:  # graphql-core raises it again, located at the field
+            return SLOW
+        if serialized is None or serialized is Undefined:
+            return SLOW
+        if type(value) is self.enum:
+            self.memo[value] = serialized
+        return serialized
+
+
+class TypeName:
+    """`__typename`: the parent type's name, as graphql-core's meta field answers it."""
+
+    __slots__ = ()
+
+
+class Shape:
+    """An object type (concrete or interface), a list of them, or neither (`named` None), nullable or not."""
+
+    __slots__ = ("field_type", "item_nullable", "item_type", "named", "nullable")
+
+    def __init__(self, field_type: GraphQLOutputType) -> None:
+        self.field_type = field_type
+        self.nullable = not isinstance(field_type, GraphQLNonNull)
+        inner: Any = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+        self.item_type: Any = inner.of_type if isinstance(inner, GraphQLList) else None  # None: not a list
+        self.item_nullable = not isinstance(self.item_type, GraphQLNonNull)
+        named = inner if self.item_type is None else self.item_type
+        named = named.of_type if isinstance(named, GraphQLNonNull) else named
+        self.named: Any = named if isinstance(named, GraphQLObjectType | GraphQLInterfaceType) else None
+
+
+_SHAPES: dict[int, tuple[GraphQLOutputType, Shape]] = {}  # id(type) -> (the type, kept alive; its shape)
+
+
+def shape_of(field_type: GraphQLOutputType) -> Shape:
+    known = _SHAPES.get(id(field_type))
+    if known is None or known[0] is not field_type:
+        known = _SHAPES[id(field_type)] = (field_type, Shape(field_type))
+    return known[1]
+
+
+class Composite:
+    """A plain attribute holding an object (concrete or interface), or a list of them."""
+
+    __slots__ = ("attribute", "shape")
+
+    def __init__(self, attribute: str, shape: Shape) -> None:
+        self.attribute, self.shape = attribute, shape
+
+
+Plan = Leaf | TypeName | Composite
+
+# Per schema: (type name, field name) -> how to complete the field directly, or None for graphql-core; and
+# (type name, class) -> the object type graphql-core would complete an instance of the class as, or None.
+_PLANS: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], Plan | None]] = WeakKeyDictionary()
+_RUNTIME: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, type], GraphQLObjectType | None]] = WeakKeyDictionary()
+
+
+def field_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str) -> Plan | None:
+    plans = _PLANS.setdefault(schema, {})
+    key = (parent_type.name, field_name)
+    if key not in plans:
+        plans[key] = TypeName() if field_name == "__typename" else _plain(parent_type, field_name)
+    return plans[key]
+
+
+def _plain(parent_type: GraphQLObjectType, field_name: str) -> Plan | None:
+    field_def = parent_type.fields.get(field_name)
+    if field_def is None or field_def.args or not getattr(field_def.resolve, "_is_default", False):
+        return None  # not strawberry's resolver of a plain attribute
+    field = (field_def.extensions or {}).get(_BACKREF)
+    if not isinstance(field, StrawberryField) or not field.is_basic_field or field.default_resolver is not getattr:
+        return None  # a resolver, field extensions (permissions) or another default resolver
+    nullable = not isinstance(field_def.type, GraphQLNonNull)
+    inner = field_def.type if nullable else field_def.type.of_type
+    if is_leaf_type(inner):
+        return Leaf(field.python_name, nullable, inner)
+    shape = shape_of(field_def.type)
+    return None if shape.named is None else Composite(field.python_name, shape)
+
+
+def runtime_type(schema: GraphQLSchema, named: GraphQLObjectType | GraphQLInterfaceType, value: Any) -> Any:
+    """The object type graphql-core completes `value` as (through strawberry's resolve_type and is_type_of), or None
+    when that takes more than the value's class: the field then goes through graphql-core."""
+    if getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None:
+        return None  # strawberry.cast: resolved by the cast, not the class
+    known = _RUNTIME.setdefault(schema, {})
+    key = (named.name, type(value))
+    if key not in known:
+        known[key] = _runtime_of_class(schema, named, value)
+    return known[key]
+
+
+def _runtime_of_class(schema: GraphQLSchema, named: GraphQLObjectType | GraphQLInterfaceType, value: Any) -> Any:
+    definition = getattr(type(value), "__strawberry_definition__", None)
+    if not isinstance(definition, StrawberryObjectDefinition) or definition.is_graphql_generic:
+        return None  # not a strawberry object (an awaitable, an exception, an ORM row): graphql-core decides
+    runtime: Any = named
+    if isinstance(named, GraphQLInterfaceType):
+        interface = (named.extensions or {}).get(_BACKREF)
+        if not isinstance(interface, StrawberryObjectDefinition) or interface.resolve_type is not None:
+            return None
+        if not isinstance(value, interface.origin):
+            return None
+        runtime = schema.get_type(definition.name)  # strawberry's resolve_type for a direct implementation
+        if not isinstance(runtime, GraphQLObjectType) or not schema.is_sub_type(named, runtime):
+            return None
+    if runtime.is_type_of is not None:
+        own = (runtime.extensions or {}).get(_BACKREF)
+        if not isinstance(own, StrawberryObjectDefinition) or own.is_type_of is not None:
+            return None  # a custom is_type_of may depend on more than the class
+        if not runtime.is_type_of(value, None):  # strawberry's: isinstance checks, the same for the whole class
+            return None
+    return runtime
