@@ -6,7 +6,10 @@ every outcome explicitly, with the values it would have written, and changes no 
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -46,21 +49,85 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
     )
 
 
+@dataclass(frozen=True)
+class Versions:
+    """A plan's new versions in the table's columns, and the order to write them in (primary-key order)."""
+
+    frame: pl.DataFrame
+    order: pl.Series
+
+
+def prepare_versions(plan: TypePlan, tenant_id: int, applied_seq: int) -> Versions:
+    frame = version_frame(plan, tenant_id, applied_seq)
+    # In primary-key order, index inserts append instead of landing on random pages (twice as fast).
+    return Versions(frame, key_order(frame[SOURCED_ID]))
+
+
+_PREFIX, _KEY = "_prefix", "_key"
+
+
+def key_order(keys: pl.Series) -> pl.Series:
+    """The row indices of `keys` in byte order (the primary key's: the databases are created with C.UTF-8).
+
+    Sorting a million strings compares them again and again; sorting by 8 bytes of each as an integer, past the
+    prefix all keys share, then by the string only where those tie, gives the same order in a fifth of the time.
+    When the 8 bytes tie too often (the tie-breaking sort is slow on large groups), the plain sort is used.
+    """
+    if keys.len() < 2:
+        return pl.int_range(keys.len(), dtype=pl.UInt32, eager=True)
+    low, high = keys.min(), keys.max()
+    assert isinstance(low, str) and isinstance(high, str)
+    shared = next((i for i, (a, b) in enumerate(zip(low, high, strict=False)) if a != b), min(len(low), len(high)))
+    prefix = (
+        pl.col(_KEY).str.slice(shared).str.pad_end(8, "\0").cast(pl.Binary).bin.head(8)
+        .bin.reinterpret(dtype=pl.UInt64, endianness="big")
+    )  # fmt: skip
+    frame = pl.DataFrame({_KEY: keys}).with_columns(prefix.alias(_PREFIX))
+    if frame[_PREFIX].n_unique() < 0.9 * keys.len():
+        return frame.select(pl.arg_sort_by(_KEY)).to_series()
+    return frame.select(pl.arg_sort_by(_PREFIX, _KEY)).to_series()
+
+
+async def prepared_in_turn(
+    plans: Sequence[TypePlan], tenant_id: int, applied_seq: int
+) -> AsyncIterator[tuple[TypePlan, Versions]]:
+    """Each plan with its versions; the next plan's are prepared in a thread while the caller writes these (sorting
+    a million keys takes longer than PostgreSQL needs for a small type)."""
+    upcoming = None
+    try:
+        for i, plan in enumerate(plans):
+            versions = await upcoming if upcoming is not None else prepare_versions(plan, tenant_id, applied_seq)
+            upcoming = None
+            if i + 1 < len(plans):
+                upcoming = asyncio.create_task(
+                    asyncio.to_thread(prepare_versions, plans[i + 1], tenant_id, applied_seq)
+                )
+            yield plan, versions
+    finally:
+        if upcoming is not None:
+            upcoming.cancel()
+
+
 async def apply_versions(
-    conn: Connection, plan: TypePlan, tenant_id: int, applied_seq: int, on_rows: RowsSent | None = None
+    conn: Connection,
+    plan: TypePlan,
+    versions: Versions,
+    tenant_id: int,
+    applied_seq: int,
+    on_rows: RowsSent | None = None,
 ) -> None:
     """New versions, then one statement closing what they replace and writing tombstones and kept copies;
     `on_rows` hears how many versions were sent, chunk by chunk (progress, and a cancel's checkpoint).
 
     Fills `plan.deleted_schools` from the tombstones written (the schools the deleted records counted in).
     """
-    versions = version_frame(plan, tenant_id, applied_seq)
-    # In primary-key order, index inserts append instead of landing on random pages; each COPY chunk is gathered
-    # in that order on its own, so the versions are never copied whole.
-    await copy_versions(conn, plan.data_type, versions, order=versions[SOURCED_ID].arg_sort(), on_rows=on_rows)
+    # Each COPY chunk is gathered in key order on its own, so the versions are never copied whole.
+    await copy_versions(conn, plan.data_type, versions.frame, order=versions.order, on_rows=on_rows)
     # Only keys that had a current version need closing: brand-new sourcedIds (most of a first import) have none.
-    # The known keys are looked up among the written ones: a set of the few written, not of every known key.
-    replaced = plan.known.filter(plan.known.is_in(versions[SOURCED_ID].implode())).to_list()
+    # The known keys are looked up among the written ones: a set of the few written, not of every known key (and
+    # none at all for a type the tenant never had).
+    written = versions.frame[SOURCED_ID]
+    replaced = plan.known.filter(plan.known.is_in(written.implode())).to_list() if plan.known.len() else []
     carried = [(key, VersionKind.DELETED, line) for key, line in plan.deleted.select(SOURCED_ID, LINE).iter_rows()]
     carried += [(key, VersionKind.KEPT, None) for key in plan.kept.to_list()]
     schools = await supersede(conn, tenant_id, plan.data_type, applied_seq, replaced, carried)

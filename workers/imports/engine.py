@@ -28,7 +28,7 @@ from db.pool import Connection
 from oneroster_csv import PackageError, PackageReader
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType
-from workers.imports.apply import apply_versions, write_all_outcomes, write_rejected
+from workers.imports.apply import apply_versions, prepared_in_turn, write_all_outcomes, write_rejected
 from workers.imports.diff import INVALID, content_columns, field_changes
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.plan import (
@@ -306,13 +306,13 @@ async def _diff_and_apply(
     else:
         applied_seq = await db_imports.next_applied_seq(conn)
         await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
-        for plan in plans:
+        async for plan, versions in prepared_in_turn(plans, tenant_id, applied_seq):
 
             async def sent(rows: int, before: int = applied) -> None:
                 await progress("applying", min(before + rows, total), total)
 
             with _timed(f"apply {plan.data_type.value}"):
-                await apply_versions(conn, plan, tenant_id, applied_seq, on_rows=sent)
+                await apply_versions(conn, plan, versions, tenant_id, applied_seq, on_rows=sent)
                 await write_rejected(conn, plan, tenant_id, sync_id)
             applied += plan.records.height + plan.rejected.height + plan.deleted.height
             await progress("applying", min(applied, total), total)
