@@ -7,7 +7,8 @@ asyncpg queries that read the same rows and serialise them to JSON (the floor).
 Setup (skipped with --reuse of a database a --keep run left behind): a fresh database and tenant, 50 small bulk
 imports of a few orgs (so the history page is full), then the day-1 and day-2 district packages (UPDATED, NEW and
 DELETED records). Measured, median of --runs after warm-up, each three ways:
-  graphql - the HTTP request through the app (httpx.AsyncClient + ASGITransport, lifespan started, bearer token);
+  graphql - the HTTP request through the app (an in-process ASGI call, bench/_asgi.py; lifespan started, bearer
+            token), which is all the server does for it: Starlette, the view, the token, strawberry, the JSON answer;
   data    - the db-layer functions the resolvers call, without GraphQL (where the time goes);
   floor   - one hand-written asyncpg statement (or two) per view, rows serialised with json.dumps.
 Targets: each GraphQL view within 3x its floor; the deep drill-down within 1.5x the first page.
@@ -30,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 from strawberry.relay import to_base64
 
+from bench import _asgi as asgi
 from bench.import_benchmark import drop_database, ensure_packages
 from db.apps import apps_by_ids
 from db.entities import TABLES, TYPE_CODES, attribute_columns
@@ -269,10 +270,13 @@ async def median_ms(run: Callable[[], Awaitable[object]], runs: int, warmup: int
     return 1000 * statistics.median(times)
 
 
-def graphql_call(client: httpx.AsyncClient, query: str, **variables: Any) -> Callable[[], Awaitable[bytes]]:
+def graphql_call(app: Any, headers: dict[str, str], query: str, **variables: Any) -> Callable[[], Awaitable[bytes]]:
+    body = json.dumps({"query": query, "variables": variables}).encode()
+
     async def call() -> bytes:
-        response = await client.post("/graphql", json={"query": query, "variables": variables})
-        return response.content
+        status, content = await asgi.post(app, "/graphql", body, headers)
+        assert status == 200, (status, content[:300])
+        return content
 
     return call
 
@@ -294,21 +298,19 @@ async def measure(database_url: str, runs: int) -> None:
     app = create_app(Endpoints(database_url, "redis://127.0.0.1:6379/0", f"bench-{uuid.uuid4().hex[:8]}"))
     pool = await create_pool(database_url, max_size=4)
     conn = await connect(database_url)
-    headers = {"Authorization": f"Bearer {subject_.token}"}
+    headers = {"Authorization": f"Bearer {subject_.token}", "Content-Type": "application/json"}
     try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", headers=headers) as c,
-        ):
+        async with app.router.lifespan_context(app):
+            c = (app, headers)
             views: list[tuple[str, Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]], Callable[[], Any]]] = [
-                ("history page (50 syncs)", graphql_call(c, HISTORY), lambda: history_data(pool, subject_.tenant_id),
+                ("history page (50 syncs)", graphql_call(*c, HISTORY), lambda: history_data(pool, subject_.tenant_id),
                  lambda: history_floor(conn, subject_.tenant_id)),
-                ("drill-down, first 100", graphql_call(c, DRILL_DOWN, id=sync_id),
+                ("drill-down, first 100", graphql_call(*c, DRILL_DOWN, id=sync_id),
                  lambda: drill_down_data(pool, subject_, None), lambda: drill_down_floor(conn, subject_, None)),
-                (f"drill-down after {DEEP_POSITION:,}", graphql_call(c, DRILL_DOWN, id=sync_id, after=deep_after),
+                (f"drill-down after {DEEP_POSITION:,}", graphql_call(*c, DRILL_DOWN, id=sync_id, after=deep_after),
                  lambda: drill_down_data(pool, subject_, subject_.deep),
                  lambda: drill_down_floor(conn, subject_, subject_.deep.sourced_id)),
-                ("entity + 3 references", graphql_call(c, ENTITY, sid=subject_.enrollment),
+                ("entity + 3 references", graphql_call(*c, ENTITY, sid=subject_.enrollment),
                  lambda: entity_data(pool, subject_),
                  lambda: entity_floor(conn, subject_.tenant_id, subject_.enrollment)),
             ]  # fmt: skip
@@ -316,7 +318,7 @@ async def measure(database_url: str, runs: int) -> None:
             await check(views[1][1], ["node", "records", "edges"], 100)
             await check(views[2][1], ["node", "records", "edges"], 100)
             await check(views[3][1], ["entity", "references"], 3)
-            fixed_ms = await median_ms(graphql_call(c, "{ __typename }"), runs)
+            fixed_ms = await median_ms(graphql_call(*c, "{ __typename }"), runs)
             print(f"fixed cost of an authenticated request ({{ __typename }}): {fixed_ms:.1f} ms")
             print(f"{'view':<28}{'graphql ms':>12}{'data ms':>10}{'floor ms':>10}{'graphql/floor':>15}"
                   f"{'(graphql - fixed)/floor':>26}")  # fmt: skip
