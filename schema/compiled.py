@@ -120,7 +120,7 @@ def _converter(plan: Leaf) -> Callable[[Any], Any]:
 
 def _composite_lines(plan: Composite, key: str, named: str, position: int) -> list[str]:
     shape = plan.shape
-    null = f"    r[{key}] = None" if shape.nullable else "    return SLOW"
+    null = f"    r[{key}] = None" if shape.nullable and not plan.linked else "    return SLOW"
     if shape.item_type is None:
         one = [f"    v = obj({named}, D[{position}], v)", "    if v is SLOW:", "        return SLOW"]
         return ["if v is None:", null, "else:", *one, f"    r[{key}] = v"]

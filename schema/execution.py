@@ -187,7 +187,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             value = getattr(source, plan.attribute, SLOW)
         except Exception:  # a property that raises: graphql-core reads it again and reports the error
             return SLOW
-        if value is SLOW:
+        if value is SLOW or (value is None and plan.linked):  # not linked: graphql-core calls the resolver
             return SLOW
         field_path = Path(path, response_name, parent_type.name)
         try:

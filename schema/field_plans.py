@@ -8,7 +8,8 @@ as, decided from its class once.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from graphql import (
@@ -108,12 +109,30 @@ def shape_of(field_type: GraphQLOutputType) -> Shape:
 
 
 class Composite:
-    """A plain attribute holding an object (concrete or interface), or a list of them."""
+    """A plain attribute holding an object (concrete or interface), or a list of them. `linked`: the field has a
+    resolver that answers from the attribute when it is set (see `linked`), so None there means "not loaded": the
+    field then goes through graphql-core and its resolver."""
 
-    __slots__ = ("attribute", "shape")
+    __slots__ = ("attribute", "linked", "shape")
 
-    def __init__(self, attribute: str, shape: Shape) -> None:
-        self.attribute, self.shape = attribute, shape
+    def __init__(self, attribute: str, shape: Shape, linked: bool = False) -> None:
+        self.attribute, self.shape, self.linked = attribute, shape, linked
+
+
+_LINKED = "__plain_when_linked__"
+Resolver = TypeVar("Resolver", bound=Callable[..., Any])
+
+
+def linked(attribute: str) -> Callable[[Resolver], Resolver]:
+    """Marks a field's resolver as answering with `attribute` of its object whenever that is not None (a relation a
+    page loaded for all its objects at once), so that execution reads the attribute as a plain field then and calls
+    the resolver only when it is None. The resolver must answer exactly that value in that case."""
+
+    def mark(resolver: Resolver) -> Resolver:
+        setattr(resolver, _LINKED, attribute)
+        return resolver
+
+    return mark
 
 
 Plan = Leaf | TypeName | Composite
@@ -134,9 +153,11 @@ def field_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name
 
 def _plain(parent_type: GraphQLObjectType, field_name: str) -> Plan | None:
     field_def = parent_type.fields.get(field_name)
-    if field_def is None or field_def.args or not getattr(field_def.resolve, "_is_default", False):
-        return None  # not strawberry's resolver of a plain attribute
+    if field_def is None or field_def.args:
+        return None
     field = (field_def.extensions or {}).get(_BACKREF)
+    if not getattr(field_def.resolve, "_is_default", False):
+        return _linked(field_def, field)  # a resolver: plain only when marked `linked`
     if not isinstance(field, StrawberryField) or not field.is_basic_field or field.default_resolver is not getattr:
         return None  # a resolver, field extensions (permissions) or another default resolver
     nullable = not isinstance(field_def.type, GraphQLNonNull)
@@ -145,6 +166,15 @@ def _plain(parent_type: GraphQLObjectType, field_name: str) -> Plan | None:
         return Leaf(field.python_name, nullable, inner)
     shape = shape_of(field_def.type)
     return None if shape.named is None else Composite(field.python_name, shape)
+
+
+def _linked(field_def: Any, field: Any) -> Plan | None:
+    resolver = getattr(field, "base_resolver", None)
+    attribute = getattr(getattr(resolver, "wrapped_func", None), _LINKED, None)
+    if attribute is None or field.extensions or field.permission_classes:
+        return None
+    shape = shape_of(field_def.type)
+    return None if shape.named is None else Composite(attribute, shape, linked=True)
 
 
 def runtime_type(schema: GraphQLSchema, named: GraphQLObjectType | GraphQLInterfaceType, value: Any) -> Any:

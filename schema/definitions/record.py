@@ -22,6 +22,7 @@ from resolvers.records import SyncRecord
 from schema.definitions.connection import page_info, selects
 from schema.definitions.entity import Entity
 from schema.definitions.enums import DataType, data_type_of
+from schema.field_plans import linked
 
 if TYPE_CHECKING:
     from schema.definitions.sync import Sync
@@ -69,6 +70,7 @@ class Links:
         return cls(found_syncs, found_entities)
 
 
+@linked("linked_sync")
 def _linked_sync(root: RecordOutcome) -> Annotated[Sync, strawberry.lazy("schema.definitions.sync")]:
     assert root.linked_sync is not None, "loaded with the record whenever the query selects it"
     return root.linked_sync

@@ -24,6 +24,7 @@ from schema.definitions.connection import selects
 from schema.definitions.enums import AppKind, DataType, SummaryColumn, SyncStatus, stored_data_type
 from schema.definitions.record import RecordOutcomeConnection
 from schema.definitions.summary import SchoolStatisticConnection, TypeSummary, type_summary
+from schema.field_plans import linked
 from workers.events import SyncEvent
 from workers.progress import event_of
 
@@ -90,6 +91,7 @@ def _shared_progress(event: SyncEvent) -> SyncProgress:
     return progress
 
 
+@linked("linked_app")
 def _app(root: Sync, info: strawberry.Info[Context, None]) -> App | Awaitable[App]:
     # Loaded with the page when it comes from a history page; else (node, payloads, records) on its own.
     return root.linked_app if root.linked_app is not None else root.load_app(info.context)
@@ -100,6 +102,7 @@ async def _previous(root: Sync, info: strawberry.Info[Context, None]) -> Sync | 
     return None if row is None else Sync.from_row(row)
 
 
+@linked("linked_summaries")
 def _summaries(root: Sync, info: strawberry.Info[Context, None]) -> list[TypeSummary] | Awaitable[list[TypeSummary]]:
     if root.linked_summaries is not None:
         return root.linked_summaries

@@ -20,6 +20,7 @@ import schema.compiled as compiled_module
 from db.tenants import Principal
 from resolvers.context import Context
 from schema.execution import PlainFieldsExecutionContext
+from schema.field_plans import linked
 from schema.schema import schema
 from tests.resolvers.test_history_statements import DRILL_DOWN, ENTITIES, HISTORY_PAGE, _district_with_history
 from tests.workers.imports.conftest import District
@@ -259,6 +260,42 @@ async def test_plain_selections_are_compiled_once_per_document() -> None:
     assert not first.errors and first.data == second.data
     assert "Leaf:compiled" in after_first and "Box:compiled" in after_first, after_first
     assert compiled == after_first, "the second request compiled nothing"
+
+
+RESOLVED: list[str] = []
+
+
+@linked("known_leaf")
+def _leaf_of(root: Holder) -> Leaf:
+    RESOLVED.append(root.label)
+    return root.known_leaf or _leaf(f"{root.label}-resolved")
+
+
+@strawberry.type
+class Holder:
+    label: str
+    leaf: Leaf = strawberry.field(resolver=_leaf_of)
+    known_leaf: strawberry.Private[Leaf | None] = None
+
+
+@strawberry.type
+class HolderQuery:
+    @strawberry.field
+    def holders(self) -> list[Holder]:
+        return [Holder(label="loaded", known_leaf=_leaf("preloaded")), Holder(label="not loaded")]
+
+
+async def test_a_linked_resolver_is_read_as_a_plain_field_when_its_attribute_is_set() -> None:
+    query = "{ holders { label leaf { name colour } } }"
+    standard = strawberry.Schema(HolderQuery)
+    plain = strawberry.Schema(HolderQuery, execution_context_class=PlainFieldsExecutionContext)
+    RESOLVED.clear()
+    expected = await standard.execute(query)
+    assert RESOLVED == ["loaded", "not loaded"]
+    RESOLVED.clear()
+    answer = await plain.execute(query)
+    assert _answer(answer) == _answer(expected) and not answer.errors
+    assert RESOLVED == ["not loaded"], "the loaded one was read, not resolved"
 
 
 async def test_an_extension_that_hooks_resolve_still_sees_every_field() -> None:
