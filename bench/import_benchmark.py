@@ -5,7 +5,10 @@
 
 In each round, on the same server: the floor (`\\copy` of the day-1 and day-2 CSV files into UNLOGGED text tables,
 bench/floor.py), then a day-1 import into a new tenant, a day-2 import and a re-import of day 2, each in a fresh
-worker process (so its peak memory is its own). Prints per-round times, the median ratios over the rounds, the
+worker process (so its peak memory is its own). Every timed step, floor and imports alike, starts after a CHECKPOINT:
+a day-1 import writes about half of `max_wal_size` in WAL, so without it the next steps ran during a checkpoint that
+the previous step's writes had started (flushing its data while they wait on their own WAL flushes), and each step's
+time depended on what ran before it. Prints per-round times, the median ratios over the rounds, the
 workers' peak memory and the storage each import added.
 """
 
@@ -48,6 +51,15 @@ def run_worker(database_url: str, tenant: str, package: Path) -> dict[str, Any]:
     )  # fmt: skip
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
+
+
+async def checkpoint(dsn: str) -> None:
+    """Flush what earlier steps left dirty, so the next timed step starts from the same state every time."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
 
 
 async def storage(database_url: str) -> int:
@@ -104,14 +116,19 @@ async def main() -> None:
     rounds: list[dict[str, Any]] = []
     try:
         for number in range(1, args.rounds + 1):
+            await checkpoint(args.dsn)
             floor1 = await copy_floor(args.dsn, day1)
+            await checkpoint(args.dsn)
             floor2 = await copy_floor(args.dsn, day2)
             tenant = await create_tenant(database_url)
             before = await storage(database_url)
+            await checkpoint(args.dsn)
             first = run_worker(database_url, tenant, day1)
             after1 = await storage(database_url)
+            await checkpoint(args.dsn)
             second = run_worker(database_url, tenant, day2)
             after2 = await storage(database_url)
+            await checkpoint(args.dsn)
             again = run_worker(database_url, tenant, day2)
             after3 = await storage(database_url)
             row = {
