@@ -43,12 +43,16 @@ async def _open_services(
 def _long_lived_frozen() -> Iterator[None]:
     """What is alive once the app has started (modules, the schema, the pool: ~110,000 objects) is kept out of the
     garbage collector's full passes, which otherwise walk all of it again every few requests: about 1 ms of each
-    drill-down page. Requests' own objects are collected as before."""
+    drill-down page. And the youngest generation is collected every 10,000 new objects instead of 700, so that a
+    page's objects, alive until it is answered, are not walked three times while it is built."""
+    thresholds = gc.get_threshold()
     gc.collect()
     gc.freeze()
+    gc.set_threshold(10_000, *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 

@@ -135,7 +135,6 @@ async def record_entities(ctx: Context, items: list[SyncRecord]) -> list[EntityR
         if record.current:
             key = (record.data_type, record.sourced_id)
             found[key] = EntityRow(*key, record.outcome == "DELETED", record.attributes, record.schools)
-    ctx.loaders.entity.prime_many(found)
     keys = list(dict.fromkeys((i.record.data_type, i.record.sourced_id) for i in items if i.record.sourced_id))
     missing = [key for key in keys if key not in found]
     if missing:

@@ -55,18 +55,20 @@ class SyncProgress:
     percent: float | None
     done: bool
     sync_id: strawberry.Private[int]
-    known_sync: strawberry.Private[Sync | None] = None
+    # The row of the sync it belongs to, when read with it (a row, not the Sync: no reference cycle, so a page's
+    # objects are freed as soon as it is answered, not by the garbage collector).
+    known_row: strawberry.Private[SyncRow | None] = None
     # The same object goes to every subscriber of an event, so the operation runs once per event and query
     # (schema.execution); nothing in it depends on who subscribed beyond the tenant, which the event already fixes.
     # (schema.execution keeps the results there; None: not shared.)
     shared_results: strawberry.Private[dict[Any, Any] | None] = None
 
     @classmethod
-    def of(cls, event: SyncEvent, known_sync: Sync | None = None) -> SyncProgress:
+    def of(cls, event: SyncEvent, known_row: SyncRow | None = None) -> SyncProgress:
         return cls(
             status=SyncStatus(event.status), phase=event.phase, processed=event.processed, total=event.total,
             percent=event.percent, done=event.status not in ACTIVE_STATUSES, sync_id=event.sync_id,
-            known_sync=known_sync,
+            known_row=known_row,
         )  # fmt: skip
 
     @classmethod
@@ -76,8 +78,8 @@ class SyncProgress:
 
     @strawberry.field
     async def sync(self, info: strawberry.Info[Context, None]) -> Sync:
-        if self.known_sync is not None:
-            return self.known_sync
+        if self.known_row is not None:
+            return Sync.from_row(self.known_row)
         row = await sync_resolvers.current_sync(info.context, self.sync_id)
         if row is None:
             raise DomainError("No sync with this id.", code="NOT_FOUND")
@@ -143,7 +145,7 @@ class Sync(relay.Node):
     @classmethod
     def from_row(cls, row: SyncRow) -> Sync:
         hold = row.hold
-        progress = SyncProgress.of(event_of(row, status_changed=False))
+        progress = SyncProgress.of(event_of(row, status_changed=False), known_row=row)
         sync = cls(
             id=relay.GlobalID("Sync", str(row.id)),
             kind=AppKind(row.kind),
@@ -170,7 +172,6 @@ class Sync(relay.Node):
             app_id=row.app_id,
             row=row,
         )
-        progress.known_sync = sync
         return sync
 
     @classmethod
