@@ -35,7 +35,6 @@ from strawberry.relay import to_base64
 
 from bench import _asgi as asgi
 from bench.import_benchmark import drop_database, ensure_packages
-from db.apps import apps_by_ids
 from db.entities import TABLES, TYPE_CODES, attribute_columns
 from db.entities_read import entities_by_keys, references_of, sync_wide_summaries
 from db.migrate import migrate
@@ -237,9 +236,8 @@ async def entity_floor(conn: asyncpg.Connection, tenant_id: int, sourced_id: str
 
 
 async def history_data(pool: asyncpg.Pool, tenant_id: int) -> None:
-    rows = await page_syncs(pool, SyncFilter(tenant_id), limit=51)
-    await apps_by_ids(pool, tenant_id, sorted({r.app_id for r in rows}))
-    await sync_wide_summaries(pool, tenant_id, [r.id for r in rows[:50]])
+    rows = await page_syncs(pool, SyncFilter(tenant_id), limit=51)  # with their apps
+    await sync_wide_summaries(pool, tenant_id, [row.id for row, _ in rows[:50]])
     await count_syncs(pool, SyncFilter(tenant_id))
 
 

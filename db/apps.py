@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-import asyncpg
 
 from db.pool import Connection, Executor
 
@@ -38,10 +36,13 @@ class AppRow:
 
 
 _COLUMNS = "tenant_id, id, provider, name, kind, settings, installed_at, uninstalled_at"
+# The same columns qualified by the alias `a`, for statements that join apps.
+APP_COLUMNS = ", ".join(f"a.{name}" for name in _COLUMNS.split(", "))
 
 
-def _row(record: asyncpg.Record) -> AppRow:
-    return AppRow(**dict(record))
+def app_row(values: Iterable[Any]) -> AppRow:
+    """An AppRow from the values of _COLUMNS (or APP_COLUMNS), in that order: a record or a slice of one."""
+    return AppRow(*values)
 
 
 def default_settings(provider: str) -> dict[str, Any]:
@@ -69,7 +70,7 @@ async def install_app(conn: Connection, tenant_id: int, provider: str, name: str
     )  # fmt: skip
     if record is None:
         raise ValueError(f"an app named {name or provider!r} is already installed or belongs to another provider")
-    return _row(record)
+    return app_row(record)
 
 
 async def uninstall_app(conn: Connection, tenant_id: int, app_id: int) -> AppRow | None:
@@ -78,7 +79,7 @@ async def uninstall_app(conn: Connection, tenant_id: int, app_id: int) -> AppRow
             RETURNING {_COLUMNS}""",
         tenant_id, app_id,
     )  # fmt: skip
-    return None if record is None else _row(record)
+    return None if record is None else app_row(record)
 
 
 async def update_settings(conn: Connection, tenant_id: int, app_id: int, changes: dict[str, Any]) -> AppRow | None:
@@ -88,7 +89,7 @@ async def update_settings(conn: Connection, tenant_id: int, app_id: int, changes
             WHERE tenant_id = $1 AND id = $2 AND uninstalled_at IS NULL RETURNING {_COLUMNS}""",
         tenant_id, app_id, changes,
     )  # fmt: skip
-    return None if record is None else _row(record)
+    return None if record is None else app_row(record)
 
 
 async def list_apps(conn: Executor, tenant_id: int, kind: str | None = None) -> list[AppRow]:
@@ -98,7 +99,7 @@ async def list_apps(conn: Executor, tenant_id: int, kind: str | None = None) -> 
             WHERE tenant_id = $1 AND uninstalled_at IS NULL AND ($2::text IS NULL OR kind = $2) ORDER BY id""",
         tenant_id, kind,
     )  # fmt: skip
-    return [_row(r) for r in records]
+    return [app_row(r) for r in records]
 
 
 async def apps_by_ids(conn: Executor, tenant_id: int, ids: Sequence[int]) -> list[AppRow]:
@@ -106,4 +107,4 @@ async def apps_by_ids(conn: Executor, tenant_id: int, ids: Sequence[int]) -> lis
     records = await conn.fetch(
         f"SELECT {_COLUMNS} FROM apps WHERE tenant_id = $1 AND id = ANY($2::bigint[])", tenant_id, list(ids)
     )
-    return [_row(r) for r in records]
+    return [app_row(r) for r in records]

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from db.apps import APP_COLUMNS, AppRow, app_row
 from db.pool import Executor
 
 STATUSES = ("QUEUED", "RUNNING", "HELD", "SUCCEEDED", "FAILED", "CANCELLED", "DISCARDED")
@@ -41,8 +42,11 @@ class SyncRow:
 _COLUMNS = ", ".join(f"s.{name}" for name in SyncRow.__dataclass_fields__)
 
 
+_WIDTH = len(SyncRow.__dataclass_fields__)
+
+
 def _row(record: asyncpg.Record) -> SyncRow:
-    return SyncRow(**dict(record))
+    return SyncRow(*record[:_WIDTH])  # the columns are selected in the fields' order (_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +83,20 @@ async def page_syncs(
     *,
     limit: int,
     after: tuple[datetime, int] | None = None,
-) -> list[SyncRow]:
-    """Up to `limit` syncs newest first, strictly after the keyset position `after` (initiated_at, id).
+) -> list[tuple[SyncRow, AppRow]]:
+    """Up to `limit` syncs newest first, strictly after the keyset position `after` (initiated_at, id), each with its
+    app (the join that leaves out uninstalled apps' syncs reads it anyway).
 
     Keyset, not offset: syncs created while a client pages appear before its first page, never shift later pages.
     """
     params: list[Any] = []
-    sql = f"SELECT {_COLUMNS} {_FROM} WHERE {where.where(params)}"
+    sql = f"SELECT {_COLUMNS}, {APP_COLUMNS} {_FROM} WHERE {where.where(params)}"
     if after is not None:
         params.extend(after)
         sql += f" AND (s.initiated_at, s.id) < (${len(params) - 1}, ${len(params)})"
     params.append(limit)
     sql += f" ORDER BY s.initiated_at DESC, s.id DESC LIMIT ${len(params)}"
-    return [_row(r) for r in await conn.fetch(sql, *params)]
+    return [(_row(r), app_row(r[_WIDTH:])) for r in await conn.fetch(sql, *params)]
 
 
 async def count_syncs(conn: Executor, where: SyncFilter) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from db.apps import AppRow
 from db.syncs import SyncFilter, SyncRow, count_syncs, page_syncs, sync_row
 from resolvers.context import Context
 from resolvers.ids import decode_id, load_by_local_ids
@@ -17,6 +18,7 @@ class SyncPage:
     cursors: list[str]
     has_next_page: bool
     filter: SyncFilter
+    apps: dict[int, AppRow]  # the apps of the page's syncs, read with them
 
 
 async def sync_page(
@@ -37,9 +39,11 @@ async def sync_page(
         ids = [app_id]
     where = SyncFilter(tenant_id=tenant_id, app_ids=ids, kind=kind, statuses=statuses)
     position = None if after is None else decode_time_cursor(after)
-    rows = await page_syncs(ctx.pool, where, limit=first + 1, after=position)
-    rows, has_next = rows[:first], len(rows) > first
-    return SyncPage(rows, [encode_time_cursor(r.initiated_at, r.id) for r in rows], has_next, where)
+    found = await page_syncs(ctx.pool, where, limit=first + 1, after=position)
+    found, has_next = found[:first], len(found) > first
+    rows = [row for row, _ in found]
+    apps = {app.id: app for _, app in found}
+    return SyncPage(rows, [encode_time_cursor(r.initiated_at, r.id) for r in rows], has_next, where, apps)
 
 
 async def sync_total(ctx: Context, where: SyncFilter) -> int:

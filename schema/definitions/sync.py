@@ -227,8 +227,8 @@ class SyncEdge(relay.Edge[Sync]):
 
 @strawberry.type
 class SyncConnection:
-    # Written out instead of a relay.Connection (the same shape) so that `edges` can load the page's apps and
-    # summaries once per page, and only when the query selects them.
+    # Written out instead of a relay.Connection (the same shape) so that `edges` can link the page's apps (read with
+    # it) and load its summaries once per page, only when the query selects them.
     page_info: relay.PageInfo = strawberry.field(description="Pagination data for this connection")
     page: strawberry.Private[SyncPage]
 
@@ -248,8 +248,7 @@ class SyncConnection:
         syncs = [Sync.from_row(row) for row in self.page.rows]
         wanted = info.selected_fields
         if selects(wanted, "edges", "node", "app"):
-            rows = await info.context.loaders.app.load_many(sorted({s.app_id for s in syncs}))
-            apps = {row.id: App.from_row(row) for row in rows if row is not None}
+            apps = {app_id: App.from_row(row) for app_id, row in self.page.apps.items()}
             for sync in syncs:
                 sync.linked_app = apps[sync.app_id]
         if selects(wanted, "edges", "node", "summaries"):
