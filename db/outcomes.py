@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Any
 
 import orjson
@@ -55,10 +54,6 @@ class OutcomeCursor:
     outcome: int
 
     def encode(self) -> str:
-        return self._text
-
-    @cached_property  # a record's position is in both its edge's cursor and its id
-    def _text(self) -> str:
         return compact_json([self.data_type, self.sourced_id, self.line, self.outcome])
 
     @classmethod
@@ -98,7 +93,7 @@ class OutcomeRecord:
     # The record was read from its entity's current version (deleted or not): the record is its entity as it stands.
     current: bool = False
 
-    @cached_property  # a page asks twice per record: the edge's cursor and the record's id
+    @property
     def cursor(self) -> OutcomeCursor:
         line = NO_LINE if self.line is None else self.line
         return OutcomeCursor(TYPE_CODES[self.data_type], self.sourced_id, line, OUTCOME_CODES[self.outcome])
@@ -350,29 +345,35 @@ async def page_records(
 
 
 def _record(data_type: DataType, row: Any) -> OutcomeRecord:
-    explicit = jsonb_value(row["attributes"])
+    explicit = row["attributes"]
     if explicit is not None:
-        attributes = {k: v for k, v in explicit.items() if v is not None}
+        attributes = {k: v for k, v in jsonb_value(explicit).items() if v is not None}
     else:
         attributes = {"sourcedId": row["sourcedId"]}
-        attributes |= {c: row[c] for c in csv_columns(data_type)[1:] if row[c] is not None}
-        attributes |= {k: v for k, v in (jsonb_value(row["metadata"]) or {}).items() if v is not None}
-    issues = [
-        RecordIssue(i["code"], i["severity"], i.get("field"), i["message"]) for i in jsonb_value(row["issues"]) or []
-    ]
-    changes = [FieldChange(c["field"], c["before"], c["after"]) for c in jsonb_value(row["changes"]) or []]
+        for column in csv_columns(data_type)[1:]:
+            value = row[column]
+            if value is not None:
+                attributes[column] = value
+        metadata = row["metadata"]
+        if metadata:
+            attributes |= {k: v for k, v in jsonb_value(metadata).items() if v is not None}
+    issues = row["issues"]
+    changes = row["changes"]
+    outcome = row["outcome"]
     return OutcomeRecord(
-        data_type=data_type,
-        sourced_id=row["sourcedId"],
-        outcome=OUTCOME_NAMES[row["outcome"]],
+        data_type,
+        row["sourcedId"],
+        OUTCOME_NAMES[outcome],
         # the flag belongs to applied records (§2); stored rows of skipped rows and tombstones may carry it anyway
-        invalid=bool(row["invalid"]) and row["outcome"] in _APPLIED,
-        line=row["line"],
-        attributes=attributes,
-        changes=changes,
-        issues=issues,
-        schools=list(row["schools"]),
-        current=row["current"],
+        bool(row["invalid"]) and outcome in _APPLIED,
+        row["line"],
+        attributes,
+        [FieldChange(c["field"], c["before"], c["after"]) for c in jsonb_value(changes)] if changes else [],
+        [RecordIssue(i["code"], i["severity"], i.get("field"), i["message"]) for i in jsonb_value(issues)]
+        if issues
+        else [],
+        list(row["schools"]),
+        row["current"],
     )
 
 

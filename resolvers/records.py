@@ -37,7 +37,12 @@ class RecordKey:
     position: OutcomeCursor
 
     def encode(self) -> str:
-        return f"{self.sync_id}:{self.position.encode()}"
+        return self.text(self.sync_id, self.position.encode())
+
+    @staticmethod
+    def text(sync_id: int, position: str) -> str:
+        """The encoding of a key from its sync and its position already encoded."""
+        return f"{sync_id}:{position}"
 
     @classmethod
     def decode(cls, text: str) -> RecordKey | None:
@@ -58,10 +63,16 @@ class SyncRecord:
     record: OutcomeRecord
     # A drill-down page reads its records without field changes; `complete_records` adds them when they are asked for.
     changes_pending: bool = False
+    position: str | None = None  # the record's encoded cursor, when the page encoded it already (for its edge)
 
     @property
     def key(self) -> RecordKey:
         return RecordKey(self.sync_id, self.record.cursor)
+
+    @property
+    def key_text(self) -> str:
+        """`key.encode()`, from the encoded position when there is one."""
+        return self.key.encode() if self.position is None else RecordKey.text(self.sync_id, self.position)
 
 
 def check_column(sync: SyncRow, column: str) -> None:
@@ -100,8 +111,9 @@ async def sync_records(
             return await count_records(conn, tenant_id, sync.id, data_type=data_type, column=column,
                                        school_id=school_id)  # fmt: skip
 
-    items = [SyncRecord(sync.id, r, changes_pending=True) for r in records]
-    return Page(items, [encode_cursor("r", r.cursor.encode()) for r in records], has_next, count)
+    positions = [r.cursor.encode() for r in records]
+    items = [SyncRecord(sync.id, r, True, position) for r, position in zip(records, positions, strict=True)]
+    return Page(items, [encode_cursor("r", position) for position in positions], has_next, count)
 
 
 async def complete_records(ctx: Context, items: list[SyncRecord]) -> list[SyncRecord]:

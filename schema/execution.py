@@ -29,7 +29,7 @@ from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.compiled import Compiled, CompiledSelections, Step
-from schema.field_plans import SLOW, Composite, Leaf, Shape, field_plan, runtime_type, shape_of
+from schema.field_plans import SLOW, Composite, Leaf, Shape, field_plan, runtime_type, runtime_types, shape_of
 
 
 class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -39,6 +39,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # operation, so the same selection of a list's items is the same object.
         self._selections: dict[int, _Selection] = {}
         self._compiled = _COMPILED.setdefault(self.schema, CompiledSelections())
+        self._runtimes = runtime_types(self.schema)
 
     def build_per_event_executor(self, payload: Any) -> Any:
         # A shared event already executed for this operation needs no executor of its own (a copy per subscriber).
@@ -89,7 +90,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def compiled_object(self, named: Any, details: FieldDetailsList, value: Any) -> Any:
         """The result dict of an object held by a plain field, from the compiled function of its selection, or SLOW
         (see compiled.py)."""
-        runtime = runtime_type(self.schema, named, value)
+        runtime = runtime_type(self.schema, named, value, self._runtimes)
         if runtime is None:
             return SLOW
         collected = self.collect_subfields(runtime, details)
@@ -206,7 +207,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None if shape.nullable else SLOW
         schema = self.schema
         if shape.item_type is None:
-            runtime = runtime_type(schema, shape.named, value)
+            runtime = runtime_type(schema, shape.named, value, self._runtimes)
             if runtime is None:
                 return SLOW
             collected = self.collect_subfields(runtime, details)
@@ -223,7 +224,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return SLOW
                 runtimes.append(None)
                 continue
-            runtime = runtime_type(schema, shape.named, item)
+            runtime = runtime_type(schema, shape.named, item, self._runtimes)
             if runtime is None:
                 return SLOW
             selection = selections.get(runtime.name)

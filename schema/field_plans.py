@@ -47,6 +47,8 @@ class Leaf:
         self.attribute, self.nullable, self.serialize = attribute, nullable, leaf.coerce_output_value
         exact = {GraphQLString: str, GraphQLID: str, GraphQLInt: int, GraphQLBoolean: bool}
         self.exact: type | None = next((t for scalar, t in exact.items() if leaf is scalar), None)
+        if self.exact is None and _returns_its_argument(leaf.serialize):
+            self.exact = dict  # a JSON scalar: an object is its own serialised form
         self.enum: type | None = getattr(leaf, "wrapped_cls", None) if isinstance(leaf, GraphQLEnumType) else None
         self.memo: dict[Any, Any] = {}
 
@@ -74,6 +76,14 @@ class Leaf:
         if type(value) is self.enum:
             self.memo[value] = serialized
         return serialized
+
+
+def _returns_its_argument(serialize: Any) -> bool:
+    probe = object()
+    try:
+        return serialize(probe) is probe
+    except Exception:
+        return False
 
 
 class TypeName:
@@ -177,12 +187,24 @@ def _linked(field_def: Any, field: Any) -> Plan | None:
     return None if shape.named is None else Composite(attribute, shape, linked=True)
 
 
-def runtime_type(schema: GraphQLSchema, named: GraphQLObjectType | GraphQLInterfaceType, value: Any) -> Any:
+def runtime_types(schema: GraphQLSchema) -> dict[tuple[str, type], GraphQLObjectType | None]:
+    """The schema's memo of `runtime_type` (an execution context looks it up once, not per object)."""
+    return _RUNTIME.setdefault(schema, {})
+
+
+def runtime_type(
+    schema: GraphQLSchema,
+    named: GraphQLObjectType | GraphQLInterfaceType,
+    value: Any,
+    known: dict[tuple[str, type], GraphQLObjectType | None] | None = None,
+) -> Any:
     """The object type graphql-core completes `value` as (through strawberry's resolve_type and is_type_of), or None
-    when that takes more than the value's class: the field then goes through graphql-core."""
+    when that takes more than the value's class: the field then goes through graphql-core. `known`: the schema's
+    runtime_types, when the caller holds them."""
     if getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None:
         return None  # strawberry.cast: resolved by the cast, not the class
-    known = _RUNTIME.setdefault(schema, {})
+    if known is None:
+        known = runtime_types(schema)
     key = (named.name, type(value))
     if key not in known:
         known[key] = _runtime_of_class(schema, named, value)

@@ -39,12 +39,16 @@ class DataType(enum.Enum):
     USER_PROFILES = "USER_PROFILES"
 
 
+_API_DATA_TYPES = {stored: DataType[stored.name] for stored in StoredDataType}  # read for every record of a page
+_STORED_DATA_TYPES = {api: stored for stored, api in _API_DATA_TYPES.items()}
+
+
 def data_type_of(stored: StoredDataType) -> DataType:
-    return DataType[stored.name]
+    return _API_DATA_TYPES[stored]
 
 
 def stored_data_type(data_type: DataType) -> StoredDataType:
-    return StoredDataType[data_type.name]
+    return _STORED_DATA_TYPES[data_type]
 
 
 @strawberry.enum(description="A number of a sync's summary; each one's records list exactly that many records.")

@@ -100,7 +100,7 @@ class RecordOutcome(relay.Node):
     def from_record(cls, item: SyncRecord, links: Links | None = None) -> RecordOutcome:
         record = item.record
         return cls(
-            id=relay.GlobalID("RecordOutcome", item.key.encode()),
+            id=relay.GlobalID("RecordOutcome", item.key_text),
             data_type=data_type_of(record.data_type),
             sourced_id=record.sourced_id,
             outcome=record.outcome,
