@@ -270,33 +270,31 @@ async def _page_of_type(
 
     Two things keep a page's cost independent of its depth and of how sparse a part is:
     - with a bulk file's carried NO_CHANGE part (dense: every live entity), the other parts are bounded by the last
-      key of the carried page (found first), so a sparse part never walks the key range beyond the page;
+      key of the carried page (read first, in the same statement), so a sparse part never walks the key range beyond
+      the page; when the carried part ends within the page, by the last key the part can have (an index's end);
     - a sparse written part with nothing dense beside it is read through the BRIN index on valid_from (its rows
       were written together) and sorted, instead of walking the whole primary key to find a few.
     """
-    bound: str | None = None
     params = Params()
     parts = _parts(data_type, selection, scope, params)
-    # (INVALID records are few among the carried ones: probing them would walk the key range twice.)
-    if "carried" in parts and len(parts) > 1 and selection.column != "INVALID":
-        alone = Params()  # a statement of its own: only the carried part's parameters
-        where = _parts(data_type, selection, scope, alone, only="carried")["carried"]
-        carried = _part_select("carried", where, data_type, after, alone)
-        probe = await conn.fetchrow(
-            f'SELECT count(*) AS n, max("sourcedId") AS last FROM ({carried} ORDER BY "sourcedId" '
-            f"LIMIT {alone(limit, 'int')}) AS c",
-            *alone.values,
-        )
-        if probe is not None and probe["n"] == limit:
-            bound = probe["last"]
-    limited = ""
-    if bound is not None:
-        limited = f' AND "sourcedId" <= {params(bound, "text")}'
     wanted = params(limit, "int")
     ctes: list[str] = []
     selects: list[str] = []
+    # (INVALID records are few among the carried ones: bounding by them would walk the key range twice.)
+    bounded = "carried" in parts and len(parts) > 1 and selection.column != "INVALID"
+    if bounded:
+        carried = _part_select("carried", parts["carried"], data_type, after, params)
+        ctes.append(f'_carried AS MATERIALIZED ({carried} ORDER BY "sourcedId" LIMIT {wanted})')
+        ctes.append(f'_bound AS MATERIALIZED (SELECT CASE WHEN count(*) = {wanted} THEN max("sourcedId") END AS last '
+                    "FROM _carried)")  # fmt: skip
     for name, where in parts.items():
-        select = _part_select(name, where if name == "carried" else where + limited, data_type, after, params)
+        if bounded and name == "carried":
+            selects.append("(SELECT * FROM _carried)")
+            continue
+        if bounded:
+            last = _last_key(name, data_type, selection, params)
+            where += f' AND "sourcedId" <= coalesce((SELECT last FROM _bound), ({last}))'
+        select = _part_select(name, where, data_type, after, params)
         if name == "written" and "carried" not in parts and await _sparse(conn, data_type, scope, selection.column):
             ctes.append(f"_written AS MATERIALIZED ({select})")
             select = "SELECT * FROM _written"
@@ -308,6 +306,16 @@ async def _page_of_type(
         f"LIMIT {wanted}",
         *params.values,
     )
+
+
+def _last_key(name: str, data_type: DataType, selection: _Selection, params: Params) -> str:
+    """A query of the greatest sourcedId a part can hold (one step from the end of an index)."""
+    tenant = params(selection.tenant_id, "bigint")
+    if name == "explicit":
+        sync = params(selection.sync_id, "bigint")
+        return (f'SELECT max("sourcedId") FROM record_outcomes WHERE tenant_id = {tenant} AND sync_id = {sync} '
+                f"AND data_type = {TYPE_CODES[data_type]}")  # fmt: skip
+    return f'SELECT max("sourcedId") FROM {TABLES[data_type]} WHERE tenant_id = {tenant}'
 
 
 async def page_records(
