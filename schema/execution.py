@@ -27,6 +27,7 @@ from graphql import GraphQLObjectType, GraphQLOutputType, GraphQLSchema, Operati
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from schema.compiled import Compiled, CompiledSelections, Step
 from schema.field_plans import SLOW, Composite, Leaf, Shape, field_plan, runtime_type, runtime_types, shape_of
@@ -40,6 +41,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._selections: dict[int, _Selection] = {}
         self._compiled = _COMPILED.setdefault(self.schema, CompiledSelections())
         self._runtimes = runtime_types(self.schema)
+        self._objects: dict[tuple[int, str, type], _Selection] = {}  # see compiled_object
 
     def build_per_event_executor(self, payload: Any) -> Any:
         # A shared event already executed for this operation needs no executor of its own (a copy per subscriber).
@@ -84,22 +86,32 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plan = None if directives else field_plan(self.schema, parent_type, details[0].node.name.value)
             steps.append((response_name, details, plan))
         selection = self._selections[id(fields)] = _Selection(fields, parent_type, steps)
-        selection.function = self._compiled.function(parent_type, steps)
+        if not (self.middleware_manager and self.middleware_manager.middlewares):  # else every field must be seen
+            selection.function = self._compiled.function(parent_type, steps)
         return selection
 
     def compiled_object(self, named: Any, details: FieldDetailsList, value: Any) -> Any:
         """The result dict of an object held by a plain field, from the compiled function of its selection, or SLOW
         (see compiled.py)."""
+        if getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None:
+            return SLOW  # strawberry.cast: resolved by the cast, not the class
+        # Per operation, by the field's details (kept alive by graphql-core's memo) and the value's class.
+        key = (id(details), named.name, value.__class__)
+        known = self._objects.get(key)
+        if known is None:
+            known = self._objects[key] = self._object_selection(named, details, value)
+        if known.function is None:
+            return SLOW
+        return known.function(self, value, known.composite_details)
+
+    def _object_selection(self, named: Any, details: FieldDetailsList, value: Any) -> _Selection:
         runtime = runtime_type(self.schema, named, value, self._runtimes)
         if runtime is None:
-            return SLOW
+            return _NOT_COMPILED
         collected = self.collect_subfields(runtime, details)
         if collected.new_defer_usages:
-            return SLOW
-        selection = self._selection(runtime, collected.grouped_field_set)
-        if selection.function is None:
-            return SLOW
-        return selection.function(self, value, selection.composite_details)
+            return _NOT_COMPILED
+        return self._selection(runtime, collected.grouped_field_set)
 
     def execute_fields(
         self,
@@ -253,6 +265,12 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if selection is None:
                     completed.append(None)
                     continue
+                compiled = self._selection(*selection)
+                if compiled.function is not None:  # no Path needed unless it fails
+                    value = compiled.function(self, item, compiled.composite_details)
+                    if value is not SLOW:
+                        completed.append(value)
+                        continue
                 item_path = Path(path, index, None)
                 try:
                     value = self.execute_fields(selection[0], item, item_path, selection[1], None)
@@ -304,6 +322,7 @@ class _Selection:
 
 
 _COMPILED: WeakKeyDictionary[GraphQLSchema, CompiledSelections] = WeakKeyDictionary()
+_NOT_COMPILED = _Selection({}, None, [])  # type: ignore[arg-type]  # an object only the general path completes
 
 
 class _Answered:
