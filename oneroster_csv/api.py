@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -64,6 +65,11 @@ class Package:
 
     def all_notes(self) -> list[Finding]:
         return [*self.findings, *(n for t in self.tables.values() for n in t.notes)]
+
+    def merge(self, other: Package) -> Package:
+        """This package with the files of `other`, read from the same reader (the files in the manifest's order)."""
+        tables = {t: self.tables.get(t) or other.tables[t] for t in self.modes if t in self.tables or t in other.tables}
+        return dataclasses.replace(self, tables=tables)
 
 
 def read_file(
@@ -160,15 +166,16 @@ class PackageReader:
         """Bytes of the supplied files still to parse (the unit of `read`'s progress)."""
         return sum(len(self.files.files[t.value]) for t, mode in self.modes.items() if mode is not FileMode.ABSENT)
 
-    def read(self, on_file: Callable[[int], None] | None = None) -> Package:
-        """Parse the supplied files; each file's raw bytes are released once it is parsed (the reader is spent).
+    def read(self, on_file: Callable[[int], None] | None = None, types: Collection[DataType] | None = None) -> Package:
+        """Parse the supplied files (of `types` only, if given); each file's raw bytes are released once it is
+        parsed, so each file can be read once (`Package.merge` joins packages read in parts).
 
         `on_file` is told the size in bytes of each file once it is parsed.
         """
         modes = self.modes
         tables: dict[DataType, FileTable] = {}
         for data_type, mode in modes.items():
-            if mode is FileMode.ABSENT:
+            if mode is FileMode.ABSENT or (types is not None and data_type not in types):
                 continue
             size = len(self.files.files[data_type.value])
             tables[data_type] = read_file(

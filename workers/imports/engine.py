@@ -1,20 +1,17 @@
 """run_import: one import sync from a package to stored outcomes, all-or-nothing.
 
-Parsing and row-level work happen before the tenant's import lock is taken; the snapshot of current data, the diff
-and every write happen in one transaction holding it, so imports of a tenant apply one at a time, in order, and a
-crash or a retry never leaves half a sync.
+The snapshot of current data, the diff and every write happen in one transaction holding the tenant's import lock,
+so imports of a tenant apply one at a time, in order, and a crash or a retry never leaves half a sync. The files
+parse while the snapshot loads, and the last, largest file while the others are written (workers/imports/stages.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import dataclasses
 import logging
 import os
-import time
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,32 +25,26 @@ from db.pool import Connection
 from oneroster_csv import PackageError, PackageReader
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType
-from workers.imports.apply import apply_versions, prepared_in_turn, write_all_outcomes, write_rejected
+from workers.imports.apply import write_all_outcomes
 from workers.imports.diff import INVALID, content_columns, field_changes
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
-from workers.imports.plan import (
-    TypePlan,
-    fold_package,
-    hold_for,
-    needed_types,
-    outcome_items,
-    plan_type,
-    resolve_references,
-    school_map,
-    summarize,
+from workers.imports.plan import References, TypePlan, hold_for, needed_types, outcome_items, summarize
+from workers.imports.stages import (
+    Folded,
+    Parsing,
+    ThreadProgress,
+    apply_plans,
+    plan_files,
+    plan_last,
+    plan_rows,
+    read_in_turn,
+    timed,
+    wait_out,
 )
 from workers.imports.state import Snapshot, load_snapshot
 from workers.progress import SyncCancelled
 
 log = logging.getLogger(__name__)
-timing = logging.getLogger("oneroster_sync.timing")
-
-
-@contextlib.contextmanager
-def _timed(step: str) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    timing.debug("%s: %.3fs", step, time.perf_counter() - started)
 
 
 Progress = Callable[[str, int, int | None], Coroutine[Any, Any, None]]
@@ -61,9 +52,6 @@ Progress = Callable[[str, int, int | None], Coroutine[Any, Any, None]]
 
 async def _no_progress(phase: str, processed: int, total: int | None) -> None:
     return None
-
-
-ThreadProgress = Callable[[str, int, int | None], None]
 
 
 def _thread_progress(progress: Progress, loop: asyncio.AbstractEventLoop) -> ThreadProgress:
@@ -165,7 +153,7 @@ async def _run(
 ) -> ImportResult:
     size = _source_size(source)
     await progress("receiving", 0, size)
-    with _timed("open package"):
+    with timed("open package"):
         reader = await asyncio.to_thread(
             PackageReader, source, strict=options.strict, limits=options.limits, severities=options.severities
         )
@@ -178,14 +166,19 @@ async def _run(
             raise AlreadyFinished(status)
         held = await _check_held(conn, tenant_id, sync_id) if approving else None
         # The files parse in a thread while PostgreSQL streams out the current keys: two cores, both busy.
-        parsing = asyncio.create_task(asyncio.to_thread(_read_and_fold, reader, options, step))
+        parsing = Parsing(reader, step)
+        step("parsing", 0, parsing.total)
+        reading, reading_last = read_in_turn(reader, options, parsing)
         try:
-            with _timed("load snapshot"):
-                snapshot = await load_snapshot(conn, tenant_id, needed_types(reader.modes))
+            try:
+                with timed("load snapshot"):
+                    snapshot = await load_snapshot(conn, tenant_id, needed_types(reader.modes))
+            finally:
+                package, rows = await reading
+            first = _First(package, rows, snapshot, reading_last, parsing)
+            return await _diff_and_apply(conn, tenant_id, sync_id, first, options, progress, ignore_hold, held)
         finally:
-            package, rows = await parsing
-        return await _diff_and_apply(conn, tenant_id, sync_id, package, rows, snapshot, options, progress,
-                                     ignore_hold, held)  # fmt: skip
+            await wait_out(reading_last)
 
 
 async def _check_held(conn: Connection, tenant_id: int, sync_id: int) -> pl.DataFrame:
@@ -201,27 +194,6 @@ async def _check_held(conn: Connection, tenant_id: int, sync_id: int) -> pl.Data
         raise HoldNotApprovable("HOLD_STALE", "Another import was applied since this sync was held, so it can no "
                                 "longer be applied as computed; discard it and import the package again.")  # fmt: skip
     return await db_imports.read_summaries(conn, tenant_id, sync_id)
-
-
-def _read_and_fold(
-    reader: PackageReader, options: ImportOptions, step: ThreadProgress
-) -> tuple[Package, dict[DataType, TypeRows]]:
-    total, parsed = reader.csv_bytes, 0
-
-    def on_file(size: int) -> None:
-        nonlocal parsed
-        parsed += size
-        step("parsing", parsed, total)
-
-    step("parsing", 0, total)
-    with _timed("read package"):
-        package = reader.read(on_file)
-    step("validating", 0, None)
-    with _timed("fold rows"):
-        rows = fold_package(package, options)
-    # The folded rows are what the import works on; the parsed frames would only double the memory.
-    tables = {t: dataclasses.replace(table, frame=table.frame.clear()) for t, table in package.tables.items()}
-    return dataclasses.replace(package, tables=tables), rows
 
 
 # The connection broke, or an administrator or a shutdown ended the session (SQLSTATE classes 08 and 57).
@@ -255,67 +227,72 @@ async def fail_import(pool: asyncpg.Pool, tenant_id: int, sync_id: int, code: st
     return ImportResult(sync_id, "FAILED", failure=(code, message))
 
 
-def _plan(
-    package: Package, rows: dict[DataType, TypeRows], snapshot: Snapshot, options: ImportOptions, step: ThreadProgress
-) -> list[TypePlan]:
-    total = _row_count(rows)
-    step("validating", total // 2, total)  # folding the rows was the first half
-    resolve_references(package, rows, snapshot, options)
-    step("diffing", 0, total)
-    schools = school_map(rows, snapshot)
-    plans, done = [], 0
-    for type_rows in rows.values():
-        done += _row_count({None: type_rows})
-        plans.append(plan_type(type_rows, snapshot, schools))
-        type_rows.records = type_rows.records.clear()  # the plan holds the records now: one copy in memory
-        step("diffing", done, total)
-    return plans
+@dataclass
+class _First:
+    """The package's first part, read and folded, and what reading its last file needs."""
 
-
-def _row_count(rows: Mapping[Any, TypeRows]) -> int:
-    return sum(r.records.height + r.rejected.height + r.deletions.height for r in rows.values())
+    package: Package
+    rows: dict[DataType, TypeRows]
+    snapshot: Snapshot
+    reading_last: asyncio.Task[Folded | None]
+    parsing: Parsing
 
 
 async def _diff_and_apply(
     conn: Connection,
     tenant_id: int,
     sync_id: int,
-    package: Package,
-    rows: dict[DataType, TypeRows],
-    snapshot: Snapshot,
+    first: _First,
     options: ImportOptions,
     progress: Progress,
     ignore_hold: bool,
     held: pl.DataFrame | None = None,
 ) -> ImportResult:
     base_seq = await db_imports.last_applied_seq(conn, tenant_id)
-    total = _row_count(rows)
-    await progress("validating", 0, total)
     step = _thread_progress(progress, asyncio.get_running_loop())
-    with _timed("plan"):
-        plans = await asyncio.to_thread(_plan, package, rows, snapshot, options, step)
+    references = References(first.snapshot, options)
+    with timed("plan"):
+        plans, schools = await asyncio.to_thread(plan_files, first.package, first.rows, references, None)
+    last = asyncio.create_task(plan_last(first.reading_last, references, schools, step))
+    # The first files are written while the last one is read, inside a savepoint: the mass-deletion hold is only
+    # known once every file is planned, and a held sync applies nothing.
+    early = None if options.dry_run or not (ignore_hold or hold_for(plans, options) is None) else conn.transaction()
+    applied_seq = None
+    try:
+        if early is not None:
+            applied_seq = await db_imports.next_applied_seq(conn)
+            await early.start()
+            await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
+            await apply_plans(conn, plans, tenant_id, sync_id, applied_seq)
+        await progress("parsing", first.parsing.done, first.parsing.total)  # a cancel's checkpoint
+    except BaseException:
+        await wait_out(last)
+        raise
+    last_package, last_plans = await last
+    package, plans, written = first.package.merge(last_package), [*plans, *last_plans], plans
+    total = sum(plan_rows(p) for p in plans)
     hold = None if (ignore_hold or options.dry_run) else hold_for(plans, options)
     if held is not None:
         _same_as_held(plans, held)
     await progress("applying", 0, total)
-    applied_seq, applied = None, 0
     if options.dry_run or hold is not None:
+        if early is not None:
+            await early.rollback()
+            applied_seq = None
+            for plan in written:
+                plan.deleted_schools = None  # (read from the tombstones just undone)
         for plan in plans:
             await _explain(conn, tenant_id, plan)
             await write_all_outcomes(conn, plan, tenant_id, sync_id)
     else:
-        applied_seq = await db_imports.next_applied_seq(conn)
-        await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
-        async for plan, versions in prepared_in_turn(plans, tenant_id, applied_seq):
+        assert early is not None and applied_seq is not None
+        done = sum(plan_rows(p) for p in written)
 
-            async def sent(rows: int, before: int = applied) -> None:
-                await progress("applying", min(before + rows, total), total)
+        async def sent(rows: int) -> None:
+            await progress("applying", min(done + rows, total), total)
 
-            with _timed(f"apply {plan.data_type.value}"):
-                await apply_versions(conn, plan, versions, tenant_id, applied_seq, on_rows=sent)
-                await write_rejected(conn, plan, tenant_id, sync_id)
-            applied += plan.records.height + plan.rejected.height + plan.deleted.height
-            await progress("applying", min(applied, total), total)
+        await apply_plans(conn, last_plans, tenant_id, sync_id, applied_seq, sent)
+        await early.commit()
     await progress("applying", total, total)  # the last checkpoint: a cancel requested until now still stops it
     items = pl.concat([outcome_items(p) for p in plans]) if plans else None
     summaries = summarize(items, _type_codes(plans)) if items is not None else pl.DataFrame()

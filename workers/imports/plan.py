@@ -82,39 +82,59 @@ def fold_package(package: Package, options: ImportOptions) -> dict[DataType, Typ
     return {t: fold_rows(package.tables[t], options.uniqueness_domains) for t in PROCESS_ORDER if t in package.tables}
 
 
-def resolve_references(
-    package: Package, rows: dict[DataType, TypeRows], snapshot: Snapshot, options: ImportOptions
-) -> None:
-    """Required references skip rows, in dependency order; optional ones and the semantic checks flag them."""
-    targets: dict[DataType, pl.Series] = {}
-    not_applied: dict[DataType, pl.DataFrame] = {}
+class References:
+    """Reference resolution of a package's files, in dependency order, over one or more calls (a later call's
+    files may reference an earlier call's, never the reverse): the post-sync keys of the files resolved so far, their
+    rows that were not applied, and what the semantic checks read from them."""
 
-    def target(data_type: DataType) -> pl.Series:
-        if data_type not in targets:
-            targets[data_type] = post_keys(snapshot, data_type, rows.get(data_type))
-        return targets[data_type]
+    def __init__(self, snapshot: Snapshot, options: ImportOptions) -> None:
+        self.snapshot, self.options = snapshot, options
+        self.rows: dict[DataType, TypeRows] = {}
+        self.targets: dict[DataType, pl.Series] = {}
+        self.not_applied: dict[DataType, pl.DataFrame] = {}
+        self._semantic_inputs: tuple[pl.DataFrame, pl.DataFrame] | None = None
 
-    for data_type in PROCESS_ORDER:
-        type_rows = rows.get(data_type)
-        if type_rows is None:
-            continue
+    def resolve(self, package: Package, rows: dict[DataType, TypeRows]) -> None:
+        """Required references skip rows, in dependency order; optional ones and the semantic checks flag them."""
+        self.rows.update(rows)
+        # Orgs and classes resolved in an earlier call are settled, and kept: planning releases their records.
+        settled = None if {DataType.ORGS, DataType.CLASSES} & rows.keys() else self._semantic_inputs
+        for data_type in PROCESS_ORDER:
+            if data_type in rows:
+                self._resolve(package, rows[data_type], settled)
+        if settled is None:
+            self._semantic_inputs = self._org_types_and_class_schools()
+
+    def target(self, data_type: DataType) -> pl.Series:
+        if data_type not in self.targets:
+            self.targets[data_type] = post_keys(self.snapshot, data_type, self.rows.get(data_type))
+        return self.targets[data_type]
+
+    def _org_types_and_class_schools(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        orgs = post_values(self.snapshot, DataType.ORGS, self.rows.get(DataType.ORGS)).select(SOURCED_ID, "type")
+        classes = post_values(self.snapshot, DataType.CLASSES, self.rows.get(DataType.CLASSES))
+        return orgs, classes.select(SOURCED_ID, "schoolSourcedId")
+
+    def _resolve(
+        self, package: Package, type_rows: TypeRows, settled: tuple[pl.DataFrame, pl.DataFrame] | None
+    ) -> None:
+        data_type, severities = type_rows.data_type, self.options.severities
         references = reference_columns(type_rows, package.tables[data_type].spec.columns)
         required = [r for r in references if r[2] and r[1] is not data_type]
         optional = [r for r in references if not (r[2] and r[1] is not data_type)]
-        check_references(type_rows, required, {r[1]: target(r[1]) for r in required}, not_applied, options.severities)
+        check_references(type_rows, required, {r[1]: self.target(r[1]) for r in required}, self.not_applied,
+                         severities)  # fmt: skip
         # Semantic checks read the post-sync orgs and classes, which come earlier in the order; an app may raise
         # one to HARD, so they run before this type's own post-sync keys are settled.
-        org_types = post_values(snapshot, DataType.ORGS, rows.get(DataType.ORGS)).select(SOURCED_ID, "type")
-        class_schools = post_values(snapshot, DataType.CLASSES, rows.get(DataType.CLASSES)).select(
-            SOURCED_ID, "schoolSourcedId"
-        )
-        check_semantics(type_rows, org_types, class_schools, options.severities)
-        target(data_type)
+        org_types, class_schools = settled or self._org_types_and_class_schools()
+        check_semantics(type_rows, org_types, class_schools, severities)
+        self.target(data_type)
         rejected = type_rows.rejected.select(SOURCED_ID, LINE).drop_nulls(SOURCED_ID)
         if rejected.height:  # (a set of a million post-sync keys is not built for nothing)
-            rejected = rejected.filter(~pl.col(SOURCED_ID).is_in(targets[data_type].implode()))
-        not_applied[data_type] = rejected
-        check_references(type_rows, optional, {r[1]: target(r[1]) for r in optional}, not_applied, options.severities)
+            rejected = rejected.filter(~pl.col(SOURCED_ID).is_in(self.targets[data_type].implode()))
+        self.not_applied[data_type] = rejected
+        check_references(type_rows, optional, {r[1]: self.target(r[1]) for r in optional}, self.not_applied,
+                         severities)  # fmt: skip
 
 
 def school_map(rows: dict[DataType, TypeRows], snapshot: Snapshot) -> SchoolMap:

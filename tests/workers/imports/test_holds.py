@@ -10,10 +10,14 @@ from tests.workers.imports.conftest import District, summary
 from tests.workers.imports.packages import (
     Pkg,
     base_pkg,
+    course,
     delta,
     drilldown_counts,
+    enrollment,
+    klass,
     org,
     run,
+    session,
     summary_table,
     user,
     zip_bytes,
@@ -98,6 +102,33 @@ async def test_a_hold_names_the_type_deleting_the_largest_share(district: Distri
     assert (result.hold["dataType"], result.hold["deleteCount"], result.hold["currentCount"]) == ("ORGS", 40, 42)
 
 
+def _classroom(enrollments: int, skip: int = 0, email: str = "") -> Pkg:
+    """One class of `enrollments` students, minus the first `skip` enrollments; `email` changes a user."""
+    pkg = _roster(enrollments)
+    pkg.rows["users"][0]["email"] = email
+    pkg.rows["academicSessions"] = [session("t1")]
+    pkg.rows["courses"] = [course("c1", "s1")]
+    pkg.rows["classes"] = [klass("k1", "c1", "s1")]
+    pkg.rows["enrollments"] = [enrollment(f"e{i:03d}", "k1", "s1", f"u{i:03d}") for i in range(skip, enrollments)]
+    return pkg
+
+
+async def test_a_hold_found_in_the_last_file_undoes_the_files_written_before_it(district: District) -> None:
+    # The other files are written while enrollments are read; the enrollments' deletions hold the sync.
+    await run(district, _classroom(100))
+    before = await district.all_versions()
+    result, records = await run(district, _classroom(100, skip=30, email="new@example.org"))
+    assert result.status == "HELD"
+    assert result.hold is not None and (result.hold["dataType"], result.hold["deleteCount"]) == ("ENROLLMENTS", 30)
+    assert summary(result, DataType.USERS)["updated"] == 1
+    assert drilldown_counts(records) == summary_table(result)
+    assert await district.all_versions() == before
+    approved, records = await run(district, _classroom(100, skip=30, email="new@example.org"), ignore_hold=True)
+    assert approved.status == "SUCCEEDED" and summary_table(approved) == summary_table(result)
+    assert drilldown_counts(records) == summary_table(approved)
+    assert await district.all_versions() != before
+
+
 async def test_approving_a_held_sync_applies_what_it_computed(district: District) -> None:
     await run(district, _roster(100))
     held, _ = await run(district, _roster(100, skip=40))
@@ -158,13 +189,24 @@ def _broken(kind: str) -> bytes:
         files["users"] = pkg.files()["users"].replace("givenName", "firstName", 1)
     elif kind == "not utf-8":
         files["users"] = pkg.files()["users"].replace("Givenu1", "Ren\u00e9").encode("latin-1")  # Excel's cp1252
+    elif kind == "last file not utf-8":  # read while the other files (a changed user) are written
+        files["users"] = pkg.files()["users"].replace("u1@example.org", "new@example.org")
+        files["enrollments"] = pkg.files()["enrollments"].replace("student", "\u00e9l\u00e8ve", 1).encode("latin-1")
     elif kind == "not a zip":
         return b"sourcedId,status\n"
     return zip_bytes(files, modes)
 
 
 @pytest.mark.parametrize(
-    "kind", ["corrupt zip", "declared file missing", "header of another version", "not a zip", "not utf-8"]
+    "kind",
+    [
+        "corrupt zip",
+        "declared file missing",
+        "header of another version",
+        "not a zip",
+        "not utf-8",
+        "last file not utf-8",
+    ],
 )
 async def test_a_failed_package_changes_nothing(district: District, kind: str) -> None:
     await run(district, base_pkg())

@@ -40,6 +40,6 @@ def test_short_empty_and_non_ascii_keys() -> None:
 
 
 @settings(max_examples=200)
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=12)))
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\0"), max_size=12)))
 def test_any_keys(keys: list[str]) -> None:
     _check(keys)

@@ -1,0 +1,163 @@
+"""The stages between an opened package and its written versions, and how they overlap.
+
+A package is read in two parts. First every file but the last one (enrollments: the largest, and referenced by no
+other file), which is folded, resolved and planned; then, while those files' versions are written, the last file is
+read, folded, resolved and planned in a thread. PostgreSQL's share of a first import is mostly writing, the engine's
+mostly parsing: done in turn, one of the two cores waits for the other most of the time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from typing import Any
+
+from db.pool import Connection
+from oneroster_csv import PackageReader
+from oneroster_csv.api import Package
+from oneroster_csv.model import DataType
+from workers.imports.apply import apply_versions, prepared_in_turn, write_rejected
+from workers.imports.model import ImportOptions, TypeRows
+from workers.imports.plan import References, TypePlan, fold_package, plan_type, school_map
+from workers.imports.schools import SchoolMap
+
+timing = logging.getLogger("oneroster_sync.timing")
+
+LAST = DataType.ENROLLMENTS
+
+ThreadProgress = Callable[[str, int, int | None], None]
+
+
+@contextlib.contextmanager
+def timed(step: str) -> Iterator[None]:
+    started = time.perf_counter()
+    yield
+    timing.debug("%s: %.3fs", step, time.perf_counter() - started)
+
+
+def _silent(phase: str, processed: int, total: int | None) -> None:
+    return None
+
+
+class Parsing:
+    """Progress through the package's bytes, over the reads of its parts."""
+
+    def __init__(self, reader: PackageReader, step: ThreadProgress) -> None:
+        self.total, self.done, self._step = reader.csv_bytes, 0, step
+
+    def on_file(self, size: int) -> None:
+        self.done += size
+        self._step("parsing", self.done, self.total)
+
+
+def first_types(reader: PackageReader) -> list[DataType]:
+    return [t for t in reader.modes if t is not LAST]
+
+
+Folded = tuple[Package, dict[DataType, TypeRows]]
+
+
+def read_and_fold(
+    reader: PackageReader, options: ImportOptions, parsing: Parsing, types: Collection[DataType]
+) -> Folded:
+    with timed(f"read {len(types)} types"):
+        package = reader.read(parsing.on_file, types)
+    with timed("fold rows"):
+        rows = fold_package(package, options)
+    # The folded rows are what the import works on; the parsed frames would only double the memory.
+    tables = {t: dataclasses.replace(table, frame=table.frame.clear()) for t, table in package.tables.items()}
+    return dataclasses.replace(package, tables=tables), rows
+
+
+def plan_files(
+    package: Package,
+    rows: dict[DataType, TypeRows],
+    references: References,
+    schools: SchoolMap | None,
+    step: ThreadProgress = _silent,
+) -> tuple[list[TypePlan], SchoolMap]:
+    """Resolve and plan the folded files (after those of earlier calls), with the school map (built on the first
+    call: the files the map reads all come first)."""
+    total = row_count(rows)
+    step("validating", total // 2, total)  # folding the rows was the first half
+    references.resolve(package, rows)
+    step("diffing", 0, total)
+    schools = schools or school_map(rows, references.snapshot)
+    plans, done = [], 0
+    for type_rows in rows.values():
+        done += row_count({None: type_rows})
+        plans.append(plan_type(type_rows, references.snapshot, schools))
+        type_rows.records = type_rows.records.clear()  # the plan holds the records now: one copy in memory
+        step("diffing", done, total)
+    return plans, schools
+
+
+def read_in_turn(
+    reader: PackageReader, options: ImportOptions, parsing: Parsing
+) -> tuple[asyncio.Task[Folded], asyncio.Task[Folded | None]]:
+    """Tasks reading and folding the package's first part, then its last file, one after the other in a thread."""
+    first = asyncio.create_task(asyncio.to_thread(read_and_fold, reader, options, parsing, first_types(reader)))
+
+    async def then_last() -> Folded | None:
+        try:
+            await first
+        except BaseException:
+            return None  # the first part's task tells its failure
+        return await asyncio.to_thread(read_and_fold, reader, options, parsing, [LAST])
+
+    return first, asyncio.create_task(then_last())
+
+
+async def wait_out(task: asyncio.Task[Any]) -> None:
+    """Let a task's thread finish (a thread cannot be stopped) without telling its failure: another is told."""
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()
+
+
+async def plan_last(
+    reading: Awaitable[Folded | None], references: References, schools: SchoolMap, step: ThreadProgress
+) -> tuple[Package, list[TypePlan]]:
+    read = await reading
+    assert read is not None, "the last file is planned after the first part was read"
+    package, rows = read
+    step("validating", 0, None)
+    with timed("plan last"):
+        plans, _ = await asyncio.to_thread(plan_files, package, rows, references, schools, step)
+    return package, plans
+
+
+def row_count(rows: Mapping[Any, TypeRows]) -> int:
+    return sum(r.records.height + r.rejected.height + r.deletions.height for r in rows.values())
+
+
+def plan_rows(plan: TypePlan) -> int:
+    return plan.records.height + plan.rejected.height + plan.deleted.height
+
+
+async def apply_plans(
+    conn: Connection,
+    plans: list[TypePlan],
+    tenant_id: int,
+    sync_id: int,
+    applied_seq: int,
+    sent: Callable[[int], Awaitable[None]] | None = None,
+) -> None:
+    """Write the plans' versions and rejected rows; `sent` hears the rows written so far (after each COPY chunk)."""
+    applied = 0
+    async for plan, versions in prepared_in_turn(plans, tenant_id, applied_seq):
+
+        async def on_rows(rows: int, before: int = applied) -> None:
+            if sent is not None:
+                await sent(before + rows)
+
+        with timed(f"apply {plan.data_type.value}"):
+            await apply_versions(conn, plan, versions, tenant_id, applied_seq, on_rows=on_rows)
+            await write_rejected(conn, plan, tenant_id, sync_id)
+        applied += plan_rows(plan)
+        if sent is not None:
+            await sent(applied)
