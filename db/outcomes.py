@@ -100,13 +100,31 @@ class OutcomeRecord:
 
 
 @dataclass(frozen=True)
-class _Scope:
-    """What decides where a sync's records live."""
+class SyncScope:
+    """What decides where a sync's records live (read with the sync's row: SCOPE_COLUMNS)."""
 
     applied_seq: int | None  # None: the sync applied nothing, every outcome is explicit
     bulk_types: frozenset[int]
     # Sync-wide summary numbers per type code: only a hint for choosing how to walk a part, never a count.
     hints: dict[int, dict[str, int]]
+
+
+_HINTS = ("total", "no_change", "new", "updated", "deleted", "skipped", "merged", "excluded", "invalid")
+# The scope's columns in a statement over `syncs s`: applied_seq and the sync-wide summary rows as a jsonb array.
+SCOPE_COLUMNS = (
+    "s.applied_seq AS scope_applied_seq, (SELECT coalesce(jsonb_agg(jsonb_build_array(ss.data_type, ss.file_mode, "
+    + ", ".join(f"ss.{name}" for name in _HINTS)
+    + ")), '[]') FROM sync_summaries ss WHERE ss.tenant_id = s.tenant_id AND ss.sync_id = s.id "
+    "AND ss.school_id = '') AS scope_summaries"
+)
+
+
+def scope_of(record: Any) -> SyncScope:
+    """The scope from the SCOPE_COLUMNS of a record."""
+    summaries = jsonb_value(record["scope_summaries"])
+    bulk = frozenset(int(row[0]) for row in summaries if row[1] == "bulk")
+    hints = {int(row[0]): dict(zip(_HINTS, map(int, row[2:]), strict=True)) for row in summaries}
+    return SyncScope(record["scope_applied_seq"], bulk, hints)
 
 
 @dataclass(frozen=True)
@@ -119,22 +137,10 @@ class _Selection:
     school_id: str | None
 
 
-async def _scope(conn: Connection, tenant_id: int, sync_id: int) -> _Scope | None:
-    rows = await conn.fetch(
-        """SELECT s.applied_seq, ss.data_type, ss.file_mode, ss.total, ss.no_change, ss.new, ss.updated, ss.deleted,
-                  ss.skipped, ss.merged, ss.excluded, ss.invalid
-           FROM syncs s LEFT JOIN sync_summaries ss
-             ON ss.tenant_id = s.tenant_id AND ss.sync_id = s.id AND ss.school_id = ''
-           WHERE s.tenant_id = $1 AND s.id = $2""",
-        tenant_id, sync_id,
-    )  # fmt: skip
-    if not rows:
-        return None
-    summaries = [r for r in rows if r["data_type"] is not None]  # none: the LEFT JOIN's row of a sync without any
-    bulk = frozenset(int(r["data_type"]) for r in summaries if r["file_mode"] == "bulk")
-    not_counts = ("applied_seq", "data_type", "file_mode")
-    hints = {int(r["data_type"]): {k: int(v) for k, v in r.items() if k not in not_counts} for r in summaries}
-    return _Scope(rows[0]["applied_seq"], bulk, hints)
+async def _scope(conn: Connection, tenant_id: int, sync_id: int) -> SyncScope | None:
+    record = await conn.fetchrow(f"SELECT {SCOPE_COLUMNS} FROM syncs s WHERE s.tenant_id = $1 AND s.id = $2",
+                                 tenant_id, sync_id)  # fmt: skip
+    return None if record is None else scope_of(record)
 
 
 def _outcomes_of(column: str) -> tuple[int, ...]:
@@ -145,7 +151,7 @@ def _outcomes_of(column: str) -> tuple[int, ...]:
 
 
 def _parts(
-    data_type: DataType, selection: _Selection, scope: _Scope, params: Params, only: str | None = None
+    data_type: DataType, selection: _Selection, scope: SyncScope, params: Params, only: str | None = None
 ) -> dict[str, str]:
     """Part name -> `FROM ... WHERE ...` of the part's rows that the column (and school) selects (`only`: just that
     part, so that the statement has no parameter it does not use)."""
@@ -243,7 +249,7 @@ def _order(name: str) -> str:
     return '"sourcedId", line, outcome' if name == "explicit" else '"sourcedId"'
 
 
-async def _sparse(conn: Connection, data_type: DataType, scope: _Scope, column: str) -> bool:
+async def _sparse(conn: Connection, data_type: DataType, scope: SyncScope, column: str) -> bool:
     """Whether the sync's own versions matching the column are so few among the table's rows that finding them
     through the BRIN index on valid_from (and sorting them) beats walking the primary key."""
     hint = scope.hints.get(TYPE_CODES[data_type])
@@ -261,7 +267,7 @@ _SPARSE_RATIO = 1000  # walking the key scans about `rows / matching` index entr
 async def _page_of_type(
     conn: Connection,
     data_type: DataType,
-    scope: _Scope,
+    scope: SyncScope,
     selection: _Selection,
     after: OutcomeCursor | None,
     limit: int,
@@ -329,11 +335,14 @@ async def page_records(
     after: OutcomeCursor | None = None,
     limit: int = 100,
     with_changes: bool = True,
+    scope: SyncScope | None = None,
 ) -> list[OutcomeRecord]:
     """The next `limit` records of the column's drill-down after `after`, in (data_type, sourcedId, line, outcome)
-    order. UPDATED records carry their field changes unless `with_changes` is False."""
+    order. UPDATED records carry their field changes unless `with_changes` is False. `scope`: the sync's, when it
+    was read with its row (a sync of this tenant); else it is read here."""
     _outcomes_of(column)
-    scope = await _scope(conn, tenant_id, sync_id)
+    if scope is None:
+        scope = await _scope(conn, tenant_id, sync_id)
     if scope is None or limit <= 0:
         return []
     found: list[OutcomeRecord] = []

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from db.apps import APP_COLUMNS, AppRow, app_row
+from db.outcomes import SCOPE_COLUMNS, SyncScope, scope_of
 from db.pool import Executor
 
 STATUSES = ("QUEUED", "RUNNING", "HELD", "SUCCEEDED", "FAILED", "CANCELLED", "DISCARDED")
@@ -37,16 +38,18 @@ class SyncRow:
     progress_phase: str
     progress_processed: int
     progress_total: int | None
+    # Where its records live, when read with it (syncs_by_ids: a drill-down then needs no statement of its own).
+    scope: SyncScope | None = None
 
 
-_COLUMNS = ", ".join(f"s.{name}" for name in SyncRow.__dataclass_fields__)
+_FIELDS = [name for name in SyncRow.__dataclass_fields__ if name != "scope"]
+_COLUMNS = ", ".join(f"s.{name}" for name in _FIELDS)
+_WIDTH = len(_FIELDS)
 
 
-_WIDTH = len(SyncRow.__dataclass_fields__)
-
-
-def _row(record: asyncpg.Record) -> SyncRow:
-    return SyncRow(*record[:_WIDTH])  # the columns are selected in the fields' order (_COLUMNS)
+def _row(record: asyncpg.Record, scope: SyncScope | None = None) -> SyncRow:
+    values: list[Any] = [*record[:_WIDTH], scope]  # the columns are selected in the fields' order (_COLUMNS)
+    return SyncRow(*values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +109,12 @@ async def count_syncs(conn: Executor, where: SyncFilter) -> int:
 
 
 async def syncs_by_ids(conn: Executor, tenant_id: int, ids: Sequence[int]) -> list[SyncRow]:
+    """The syncs of this tenant among `ids`, each with its scope."""
     records = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM syncs s WHERE s.tenant_id = $1 AND s.id = ANY($2::bigint[])", tenant_id, list(ids)
-    )
-    return [_row(r) for r in records]
+        f"SELECT {_COLUMNS}, {SCOPE_COLUMNS} FROM syncs s WHERE s.tenant_id = $1 AND s.id = ANY($2::bigint[])",
+        tenant_id, list(ids),
+    )  # fmt: skip
+    return [_row(r, scope_of(r)) for r in records]
 
 
 async def previous_sync_ids(conn: Executor, tenant_id: int, ids: Sequence[int]) -> dict[int, int]:

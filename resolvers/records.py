@@ -103,7 +103,7 @@ async def sync_records(
     async with ctx.pool.acquire() as conn:
         records = await page_outcomes(conn, tenant_id, sync.id, data_type=data_type, column=column,
                                       school_id=school_id, after=position, limit=first + 1,
-                                      with_changes=False)  # fmt: skip
+                                      with_changes=False, scope=sync.scope)  # fmt: skip
     records, has_next = records[:first], len(records) > first
 
     async def count() -> int:
