@@ -15,7 +15,7 @@ from resolvers import entities as entity_resolvers
 from resolvers import records as record_resolvers
 from resolvers.context import Context
 from resolvers.pagination import Page
-from schema.definitions.connection import page_info, selects
+from schema.definitions.connection import asks, page_info
 from schema.definitions.enums import DataType, data_type_of, stored_data_type
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class Entity(relay.Node):
     async def references(self, info: strawberry.Info[Context, None]) -> list[EntityReference]:
         found = references_of(self.row.data_type, self.row.attributes)
         targets: dict[tuple[StoredDataType, str], Entity] = {}
-        if selects(info.selected_fields, "references", "entity"):  # the targets in one loader call
+        if asks(info, "references", "entity"):  # the targets in one loader call
             rows = await entity_resolvers.entities_by_keys(info.context, [(t, s) for _, t, s in found])
             targets = {(row.data_type, row.sourced_id): Entity.from_row(row) for row in rows if row is not None}
         return [

@@ -19,7 +19,7 @@ from resolvers import records as record_resolvers
 from resolvers.context import Context
 from resolvers.pagination import Page
 from resolvers.records import SyncRecord
-from schema.definitions.connection import page_info, selects
+from schema.definitions.connection import asks, page_info
 from schema.definitions.entity import Entity
 from schema.definitions.enums import DataType, data_type_of
 from schema.field_plans import linked
@@ -148,11 +148,10 @@ class RecordOutcomeConnection:
     @strawberry.field(description="Contains the nodes in this connection")
     async def edges(self, info: strawberry.Info[Context, None]) -> list[RecordOutcomeEdge]:
         items = self.page.items
-        wanted = info.selected_fields
-        if selects(wanted, "edges", "node", "changes"):
+        if asks(info, "edges", "node", "changes"):
             items = await record_resolvers.complete_records(info.context, items)
-        links = await Links.load(info.context, items, syncs=selects(wanted, "edges", "node", "sync"),
-                                 entities=selects(wanted, "edges", "node", "entity"))  # fmt: skip
+        links = await Links.load(info.context, items, syncs=asks(info, "edges", "node", "sync"),
+                                 entities=asks(info, "edges", "node", "entity"))  # fmt: skip
         return [RecordOutcomeEdge(node=RecordOutcome.from_record(item, links), cursor=cursor)
                 for item, cursor in zip(items, self.page.cursors, strict=True)]  # fmt: skip
 

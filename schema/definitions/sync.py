@@ -20,7 +20,7 @@ from resolvers.entities import school_sourced_id
 from resolvers.errors import DomainError
 from resolvers.syncs import SyncPage
 from schema.definitions.app import App
-from schema.definitions.connection import selects
+from schema.definitions.connection import asks
 from schema.definitions.enums import AppKind, DataType, SummaryColumn, SyncStatus, stored_data_type
 from schema.definitions.record import RecordOutcomeConnection
 from schema.definitions.summary import SchoolStatisticConnection, TypeSummary, type_summary
@@ -246,12 +246,11 @@ class SyncConnection:
     @strawberry.field(description="Contains the nodes in this connection")
     async def edges(self, info: strawberry.Info[Context, None]) -> list[SyncEdge]:
         syncs = [Sync.from_row(row) for row in self.page.rows]
-        wanted = info.selected_fields
-        if selects(wanted, "edges", "node", "app"):
+        if asks(info, "edges", "node", "app"):
             apps = {app_id: App.from_row(row) for app_id, row in self.page.apps.items()}
             for sync in syncs:
                 sync.linked_app = apps[sync.app_id]
-        if selects(wanted, "edges", "node", "summaries"):
+        if asks(info, "edges", "node", "summaries"):
             for sync, summaries in zip(syncs, await info.context.loaders.summaries.load_many([s.row.id for s in syncs]),
                                        strict=True):  # fmt: skip
                 sync.linked_summaries = [type_summary(sync.row, row) for row in summaries]
