@@ -91,7 +91,7 @@ def references_of(data_type: DataType, attributes: dict[str, Any]) -> list[tuple
 # --- entities ------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is six times slower to make, and a page makes 100
 class EntityRow:
     """The current version of an entity."""
 
