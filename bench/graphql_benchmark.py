@@ -11,6 +11,7 @@ DELETED records). Measured, median of --runs after warm-up, each three ways:
             token), which is all the server does for it: Starlette, the view, the token, strawberry, the JSON answer;
   data    - the db-layer functions the resolvers call, without GraphQL (where the time goes);
   floor   - one hand-written asyncpg statement (or two) per view, rows serialised with json.dumps.
+The three are measured in turns, run after run, so that a busy moment of the machine weighs on all alike.
 Targets: each GraphQL view within 3x its floor; the deep drill-down within 1.5x the first page.
 
 The floors leave out what any HTTP answer pays: the request through the ASGI app and the bearer token's lookup. That
@@ -258,14 +259,24 @@ async def entity_data(pool: asyncpg.Pool, subject: Subject) -> None:
 
 
 async def median_ms(run: Callable[[], Awaitable[object]], runs: int, warmup: int = 3) -> float:
+    return (await interleaved_medians_ms([run], runs, warmup))[0]
+
+
+async def interleaved_medians_ms(
+    calls: list[Callable[[], Awaitable[object]]], runs: int, warmup: int = 3
+) -> list[float]:
+    """The median time of each call, measured in turns (a, b, c, a, b, c, ...) so that a busy moment of the machine
+    weighs on all of them alike, not on whichever ran then."""
     for _ in range(warmup):
-        await run()
-    times = []
+        for call in calls:
+            await call()
+    times: list[list[float]] = [[] for _ in calls]
     for _ in range(runs):
-        started = time.perf_counter()
-        await run()
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
+        for call, measured in zip(calls, times, strict=True):
+            started = time.perf_counter()
+            await call()
+            measured.append(time.perf_counter() - started)
+    return [1000 * statistics.median(measured) for measured in times]
 
 
 def graphql_call(app: Any, headers: dict[str, str], query: str, **variables: Any) -> Callable[[], Awaitable[bytes]]:
@@ -322,9 +333,7 @@ async def measure(database_url: str, runs: int) -> None:
                   f"{'(graphql - fixed)/floor':>26}")  # fmt: skip
             results: dict[str, float] = {}
             for name, graphql, data, floor in views:
-                graphql_ms = await median_ms(graphql, runs)
-                data_ms = await median_ms(data, runs)
-                floor_ms = await median_ms(floor, runs)
+                graphql_ms, data_ms, floor_ms = await interleaved_medians_ms([graphql, data, floor], runs)
                 results[name] = graphql_ms
                 ratio = graphql_ms / floor_ms
                 print(f"{name:<28}{graphql_ms:>12.1f}{data_ms:>10.1f}{floor_ms:>10.1f}{ratio:>14.2f}x "
