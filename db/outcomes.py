@@ -21,6 +21,7 @@ from db.entities import TABLES, TYPE_CODES, VersionKind
 from db.field_changes import FieldChange, csv_columns, field_changes, jsonb_value
 from db.pool import Connection
 from db.sql import Params, ident
+from db.sync_scope import SyncScope, read_scope
 from oneroster_csv.model import DataType
 
 OUTCOME_CODES: dict[str, int] = {"NEW": 1, "UPDATED": 2, "NO_CHANGE": 3, "DELETED": 4, "SKIPPED": 6, "MERGED": 7,
@@ -100,34 +101,6 @@ class OutcomeRecord:
 
 
 @dataclass(frozen=True)
-class SyncScope:
-    """What decides where a sync's records live (read with the sync's row: SCOPE_COLUMNS)."""
-
-    applied_seq: int | None  # None: the sync applied nothing, every outcome is explicit
-    bulk_types: frozenset[int]
-    # Sync-wide summary numbers per type code: only a hint for choosing how to walk a part, never a count.
-    hints: dict[int, dict[str, int]]
-
-
-_HINTS = ("total", "no_change", "new", "updated", "deleted", "skipped", "merged", "excluded", "invalid")
-# The scope's columns in a statement over `syncs s`: applied_seq and the sync-wide summary rows as a jsonb array.
-SCOPE_COLUMNS = (
-    "s.applied_seq AS scope_applied_seq, (SELECT coalesce(jsonb_agg(jsonb_build_array(ss.data_type, ss.file_mode, "
-    + ", ".join(f"ss.{name}" for name in _HINTS)
-    + ")), '[]') FROM sync_summaries ss WHERE ss.tenant_id = s.tenant_id AND ss.sync_id = s.id "
-    "AND ss.school_id = '') AS scope_summaries"
-)
-
-
-def scope_of(record: Any) -> SyncScope:
-    """The scope from the SCOPE_COLUMNS of a record."""
-    summaries = jsonb_value(record["scope_summaries"])
-    bulk = frozenset(int(row[0]) for row in summaries if row[1] == "bulk")
-    hints = {int(row[0]): dict(zip(_HINTS, map(int, row[2:]), strict=True)) for row in summaries}
-    return SyncScope(record["scope_applied_seq"], bulk, hints)
-
-
-@dataclass(frozen=True)
 class _Selection:
     """Which records a drill-down lists."""
 
@@ -135,12 +108,6 @@ class _Selection:
     sync_id: int
     column: str
     school_id: str | None
-
-
-async def _scope(conn: Connection, tenant_id: int, sync_id: int) -> SyncScope | None:
-    record = await conn.fetchrow(f"SELECT {SCOPE_COLUMNS} FROM syncs s WHERE s.tenant_id = $1 AND s.id = $2",
-                                 tenant_id, sync_id)  # fmt: skip
-    return None if record is None else scope_of(record)
 
 
 def _outcomes_of(column: str) -> tuple[int, ...]:
@@ -201,7 +168,7 @@ async def count_records(
 ) -> int:
     """How many records the column's drill-down lists, counted from the stored rows (never from the summaries)."""
     _outcomes_of(column)
-    scope = await _scope(conn, tenant_id, sync_id)
+    scope = await read_scope(conn, tenant_id, sync_id)
     if scope is None:
         return 0
     total = 0
@@ -342,7 +309,7 @@ async def page_records(
     was read with its row (a sync of this tenant); else it is read here."""
     _outcomes_of(column)
     if scope is None:
-        scope = await _scope(conn, tenant_id, sync_id)
+        scope = await read_scope(conn, tenant_id, sync_id)
     if scope is None or limit <= 0:
         return []
     found: list[OutcomeRecord] = []

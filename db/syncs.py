@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 
 from db.apps import APP_COLUMNS, AppRow, app_row
-from db.outcomes import SCOPE_COLUMNS, SyncScope, scope_of
 from db.pool import Executor
+from db.sync_scope import SCOPE_COLUMNS, SyncScope, scope_of
 
 STATUSES = ("QUEUED", "RUNNING", "HELD", "SUCCEEDED", "FAILED", "CANCELLED", "DISCARDED")
 ACTIVE_STATUSES = frozenset({"QUEUED", "RUNNING"})  # still to run or running; HELD has stopped, awaiting a decision
