@@ -111,13 +111,19 @@ class EntityReference:
     )
 
 
+@strawberry.type(description="An edge in a connection.")
+class EntityEdge(relay.Edge[Entity]):
+    pass  # a concrete class, not an alias of the generic Edge: execution completes its objects by class (a plain path)
+
+
 @strawberry.type
 class EntityConnection(relay.Connection[Entity]):
+    edges: list[EntityEdge] = strawberry.field(description="Contains the nodes in this connection")  # type: ignore[assignment]
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @classmethod
     def from_page(cls, page: Page[EntityRow]) -> EntityConnection:
-        edges = [relay.Edge(node=Entity.from_row(row), cursor=cursor)
+        edges = [EntityEdge(node=Entity.from_row(row), cursor=cursor)
                  for row, cursor in zip(page.items, page.cursors, strict=True)]  # fmt: skip
         return cls(edges=edges, page_info=page_info(page), count=page.count)
 
