@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError
 from strawberry import Schema
 from strawberry.extensions import (
     AddValidationRules,
@@ -13,11 +14,11 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as alias_limit_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_limit_rule
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
 from resolvers.errors import DomainError
@@ -56,7 +57,7 @@ class HideSuggestionsFromStrangers(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is None or not errors:
             return
-        # New errors, never edited in place: ValidationCache hands the same error objects to every request.
+        # New errors, never edited in place: DocumentValidationCache hands the same error objects to every request.
         result.errors = [_with_message(e, without_suggestions(e.message)) for e in errors]
 
 
@@ -77,6 +78,30 @@ class ProductMaskErrors(MaskErrors):
             result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
 
 
+class DocumentValidationCache(SchemaExtension):
+    """strawberry's ValidationCache keyed by the parsed document's identity instead of its hash: graphql-core hashes a
+    document by walking every node of it, at each request. ParserCache hands every request of a query text the same
+    document object, which the cache keeps (so its id stays its own)."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:
+            key = (id(context.schema._schema), id(document), context.validation_rules)
+            known = _VALIDATED.get(key)
+            if known is None or known[0] is not document:
+                errors = validate_document(context.schema._schema, document, context.validation_rules)
+                if len(_VALIDATED) >= MAX_VALIDATED:
+                    _VALIDATED.clear()
+                known = _VALIDATED[key] = (document, errors)
+            context.pre_execution_errors = known[1]
+        yield
+
+
+MAX_VALIDATED = 256
+_VALIDATED: dict[tuple[int, int, tuple[Any, ...]], tuple[DocumentNode, list[GraphQLError]]] = {}
+
+
 class ProductSchema(Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # The product's own errors are answers, not faults: only unexpected ones are logged.
@@ -85,9 +110,9 @@ class ProductSchema(Schema):
             super().process_errors(unexpected, execution_context)
 
 
-# QueryDepthLimiter and MaxAliasesLimiter make new rule classes per instance, so per request, and ValidationCache keys
-# on the rule classes: the same rules, made once, let it hit. (The rules hold no state; graphql-core instantiates them
-# per validation.)
+# QueryDepthLimiter and MaxAliasesLimiter make new rule classes per instance, so per request, and the validation cache
+# keys on the rule classes: the same rules, made once, let it hit. (The rules hold no state; graphql-core instantiates
+# them per validation.)
 GUARD_RULES = (depth_limit_rule(12, None), alias_limit_rule(30))
 MAX_TOKENS = 4000
 
@@ -106,7 +131,7 @@ def build_schema() -> Schema:
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),  # before ParserCache: the limit is a parse option
             lambda: ParserCache(maxsize=256),
             lambda: AddValidationRules(list(GUARD_RULES)),
-            lambda: ValidationCache(maxsize=256),
+            DocumentValidationCache,
         ],
     )
 
