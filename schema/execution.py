@@ -30,7 +30,17 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from schema.compiled import Compiled, CompiledSelections, Step
-from schema.field_plans import SLOW, Composite, Leaf, Shape, field_plan, runtime_type, runtime_types, shape_of
+from schema.field_plans import (
+    SLOW,
+    Composite,
+    Leaf,
+    Shape,
+    field_plan,
+    field_plans,
+    runtime_type,
+    runtime_types,
+    shape_of,
+)
 
 
 class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -41,6 +51,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._selections: dict[int, _Selection] = {}
         self._compiled = _COMPILED.setdefault(self.schema, CompiledSelections())
         self._runtimes = runtime_types(self.schema)
+        self._plans = field_plans(self.schema)
         self._objects: dict[tuple[int, str, type], _Selection] = {}  # see compiled_object
 
     def build_per_event_executor(self, payload: Any) -> Any:
@@ -83,7 +94,7 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         steps = []
         for response_name, details in fields.items():
             directives = any(d.node.directives for d in details)  # @stream, or anything graphql-core should see
-            plan = None if directives else field_plan(self.schema, parent_type, details[0].node.name.value)
+            plan = None if directives else field_plan(self.schema, parent_type, details[0].node.name.value, self._plans)
             steps.append((response_name, details, plan))
         selection = self._selections[id(fields)] = _Selection(fields, parent_type, steps)
         if not (self.middleware_manager and self.middleware_manager.middlewares):  # else every field must be seen

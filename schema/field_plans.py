@@ -153,8 +153,21 @@ _PLANS: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], Plan | None]] = W
 _RUNTIME: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, type], GraphQLObjectType | None]] = WeakKeyDictionary()
 
 
-def field_plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str) -> Plan | None:
-    plans = _PLANS.setdefault(schema, {})
+def field_plans(schema: GraphQLSchema) -> dict[tuple[str, str], Plan | None]:
+    """The schema's memo of `field_plan` (an execution context looks it up once, not per field)."""
+    return _PLANS.setdefault(schema, {})
+
+
+def field_plan(
+    schema: GraphQLSchema,
+    parent_type: GraphQLObjectType,
+    field_name: str,
+    plans: dict[tuple[str, str], Plan | None] | None = None,
+) -> Plan | None:
+    """How to complete the field (None: through graphql-core). `plans`: the schema's field_plans, when the caller
+    holds them."""
+    if plans is None:
+        plans = field_plans(schema)
     key = (parent_type.name, field_name)
     if key not in plans:
         plans[key] = TypeName() if field_name == "__typename" else _plain(parent_type, field_name)
