@@ -13,6 +13,10 @@ awaitable as a value, a cast object, an unknown class, a custom is_type_of or re
 sends that field through graphql-core unchanged, and so does every field when an extension hooks `resolve`: data,
 key order and errors come out exactly as before.
 
+Two steps further: an object whose selected fields are all plain is completed by its selection's compiled function
+(compiled.py), straight-line code with no Path, falling back to the above on anything unexpected; and a resolver
+marked `linked` (field_plans.py) counts as plain whenever the page already loaded its value.
+
 Used by passing `execution_context_class=PlainFieldsExecutionContext` to the strawberry Schema.
 """
 
