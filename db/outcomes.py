@@ -27,14 +27,14 @@ from oneroster_csv.model import DataType
 OUTCOME_CODES: dict[str, int] = {"NEW": 1, "UPDATED": 2, "NO_CHANGE": 3, "DELETED": 4, "SKIPPED": 6, "MERGED": 7,
                                  "EXCLUDED": 8}  # fmt: skip
 OUTCOME_NAMES: dict[int, str] = {code: name for name, code in OUTCOME_CODES.items()}
-_APPLIED = (1, 2, 3)  # the outcomes of records that exist after the sync: the only ones the INVALID flag counts
+APPLIED_OUTCOMES = (1, 2, 3)  # the outcomes of records that exist after the sync: those the INVALID flag counts
 
 # Summary column -> the outcomes it counts (INVALID additionally requires the flag).
 COLUMN_OUTCOMES: dict[str, tuple[int, ...]] = {
     "TOTAL": tuple(OUTCOME_NAMES),
     **{name: (code,) for name, code in OUTCOME_CODES.items()},
     "DUPLICATES": (OUTCOME_CODES["MERGED"], OUTCOME_CODES["EXCLUDED"]),
-    "INVALID": _APPLIED,
+    "INVALID": APPLIED_OUTCOMES,
 }
 TYPE_OF_CODE: dict[int, DataType] = {code: data_type for data_type, code in TYPE_CODES.items()}
 NO_LINE = -1  # a record without a line (carried NO_CHANGE, bulk deletion) sorts before the lines of its sourcedId
@@ -349,7 +349,7 @@ def _record(data_type: DataType, row: Any) -> OutcomeRecord:
         row["sourcedId"],
         OUTCOME_NAMES[outcome],
         # the flag belongs to applied records (§2); stored rows of skipped rows and tombstones may carry it anyway
-        bool(row["invalid"]) and outcome in _APPLIED,
+        bool(row["invalid"]) and outcome in APPLIED_OUTCOMES,
         row["line"],
         attributes,
         [FieldChange(c["field"], c["before"], c["after"]) for c in jsonb_value(changes)] if changes else [],

@@ -6,7 +6,8 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from db.entities_read import EntityRow, HistoryCursor, count_history, history_page
+from db.entities_read import EntityRow
+from db.entity_history import HistoryCursor, count_history, history_page
 from db.outcomes import (
     COLUMN_OUTCOMES,
     OUTCOME_NAMES,

@@ -10,18 +10,16 @@ import pytest
 
 from db.entities_read import (
     EntityFilter,
-    HistoryCursor,
     count_entities,
-    count_history,
     count_schools,
     entities_by_keys,
-    history_page,
     page_entities,
     reference_columns,
     references_of,
     school_summaries_page,
     sync_wide_summaries,
 )
+from db.entity_history import HistoryCursor, count_history, history_page
 from oneroster_csv.model import DataType
 from tests.conftest import make_tenant
 from tests.resolvers.history import day_one, day_two
