@@ -10,6 +10,7 @@ import asyncpg
 from db.tenants import Principal
 from resolvers.errors import AuthenticationError, ForbiddenError
 from resolvers.loaders import Loaders
+from resolvers.shared_reads import SharedSyncReads
 from workers.events import EventHub
 from workers.submit import SyncSubmitter
 from workers.uploads import UploadStore
@@ -26,6 +27,7 @@ class ApiServices:
     uploads: UploadStore
     hub: EventHub
     max_upload_bytes: int
+    shared_reads: SharedSyncReads = field(default_factory=SharedSyncReads)
 
 
 @dataclass

@@ -68,7 +68,8 @@ async def status_changes(ctx: Context, app_ids: Sequence[str] | None) -> AsyncIt
                 continue
             if apps is not None and event.app_id not in apps:
                 continue
-            current = await current_sync(ctx, event.sync_id)
+            ctx.fresh_loaders()  # the connection's context outlives events: its fields must read the state anew
+            current = await ctx.api.shared_reads.after(ctx.pool, tenant_id, event)
             # An event the sync has already moved past is skipped: the event of its current status follows, so the
             # current row is sent once rather than once per event behind it.
             if current is not None and current.status == event.status:

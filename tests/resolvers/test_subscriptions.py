@@ -28,6 +28,7 @@ from db.syncs import insert_sync
 from oneroster_sync.app import create_app
 from oneroster_sync.graphql_view import GraphQLView
 from oneroster_sync.settings import Endpoints, Settings
+from resolvers import shared_reads
 from tests.conftest import Tenant, make_tenant
 from tests.workers.services import eventually, orgs, worker_services, zip_package
 from workers.events import EventHub, EventPublisher, SyncEvent, channel
@@ -274,3 +275,31 @@ async def test_many_subscribers_share_one_redis_subscription(
     await subscribers(server, 0)
     name = channel(server.namespace)
     assert dict(await server.redis.pubsub_numsub(name)) == {name.encode(): 1}, "kept for the next subscribers"
+
+
+async def test_a_status_change_is_read_once_for_all_its_subscribers(
+    server: Server, pool: asyncpg.Pool, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync = await insert_sync(pool, tenant.id, await app_id(pool, tenant, "csv-upload"))
+    reads: list[int] = []
+    original = shared_reads.sync_row
+
+    async def counting(conn: Any, tenant_id: int, sync_id: int) -> Any:
+        reads.append(sync_id)
+        return await original(conn, tenant_id, sync_id)
+
+    monkeypatch.setattr(shared_reads, "sync_row", counting)
+    connections, per_connection = 4, 5
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = [await stack.enter_async_context(session(server, tenant.tokens["viewer"]))
+                   for _ in range(connections)]  # fmt: skip
+        for ws in sockets:
+            for i in range(per_connection):
+                await subscribe(ws, str(i), UPDATES, {})
+        await subscribers(server, connections * per_connection)
+        await server.publisher.publish(event(sync, "QUEUED", "queued", 0, None, status_changed=True))
+        for ws in sockets:
+            received = [await receive(ws) for _ in range(per_connection)]
+            assert {m["payload"]["data"]["syncUpdates"]["id"] for m in received} == {to_base64("Sync", sync.id)}
+    assert reads == [sync.id], "one read for the 20 subscribers"
+    await subscribers(server, 0)
