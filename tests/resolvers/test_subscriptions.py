@@ -107,6 +107,23 @@ async def receive(ws: ClientConnection, timeout: float = 10.0) -> dict[str, Any]
         return message
 
 
+async def subscribed(
+    stack: contextlib.AsyncExitStack,
+    server: Server,
+    tenant: Tenant,
+    connections: int,
+    per_connection: int,
+    query: str,
+    variables: dict[str, Any],
+) -> list[ClientConnection]:
+    """`connections` sessions of the tenant's viewer, each with `per_connection` subscriptions (ids "0", "1", ...)."""
+    sockets = [await stack.enter_async_context(session(server, tenant.tokens["viewer"])) for _ in range(connections)]
+    for ws in sockets:
+        for i in range(per_connection):
+            await subscribe(ws, str(i), query, variables)
+    return sockets
+
+
 async def nothing_more(ws: ClientConnection, within: float = 0.3) -> None:
     with pytest.raises(TimeoutError):
         await receive(ws, within)
@@ -256,11 +273,8 @@ async def test_many_subscribers_share_one_redis_subscription(
     sync = await insert_sync(pool, tenant.id, await app_id(pool, tenant, "csv-upload"))
     connections, per_connection = 5, 10
     async with contextlib.AsyncExitStack() as stack:
-        sockets = [await stack.enter_async_context(session(server, tenant.tokens["viewer"]))
-                   for _ in range(connections)]  # fmt: skip
-        for ws in sockets:
-            for i in range(per_connection):
-                await subscribe(ws, str(i), PROGRESS, {"id": to_base64("Sync", sync.id)})
+        sockets = await subscribed(stack, server, tenant, connections, per_connection, PROGRESS,
+                                   {"id": to_base64("Sync", sync.id)})  # fmt: skip
         for ws in sockets:
             firsts = [await receive(ws) for _ in range(per_connection)]
             assert {m["id"] for m in firsts} == {str(i) for i in range(per_connection)}
@@ -291,11 +305,7 @@ async def test_a_status_change_is_read_once_for_all_its_subscribers(
     monkeypatch.setattr(shared_reads, "sync_row", counting)
     connections, per_connection = 4, 5
     async with contextlib.AsyncExitStack() as stack:
-        sockets = [await stack.enter_async_context(session(server, tenant.tokens["viewer"]))
-                   for _ in range(connections)]  # fmt: skip
-        for ws in sockets:
-            for i in range(per_connection):
-                await subscribe(ws, str(i), UPDATES, {})
+        sockets = await subscribed(stack, server, tenant, connections, per_connection, UPDATES, {})
         await subscribers(server, connections * per_connection)
         await server.publisher.publish(event(sync, "QUEUED", "queued", 0, None, status_changed=True))
         for ws in sockets:
