@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from strawberry.relay import GlobalID, GlobalIDValueError
 
 from db.entities_read import EntityFilter, EntityRow, count_entities, page_entities
+from db.entities_read import entity_with_targets as db_entity_with_targets
 from oneroster_csv.model import DataType
 from resolvers.context import Context
 from resolvers.pagination import Page, check_first, decode_cursor, encode_cursor
@@ -39,6 +40,13 @@ def school_sourced_id(school_id: str) -> str:
 async def entity_by_key(ctx: Context, data_type: DataType, sourced_id: str) -> EntityRow | None:
     ctx.require()
     return await ctx.loaders.entity.load((data_type, sourced_id))
+
+
+async def entity_with_targets(
+    ctx: Context, data_type: DataType, sourced_id: str
+) -> tuple[EntityRow | None, list[EntityRow]]:
+    """One entity and the entities it references, in one statement."""
+    return await db_entity_with_targets(ctx.pool, ctx.require().tenant_id, data_type, sourced_id)
 
 
 async def entities_by_ids(ctx: Context, node_ids: Iterable[str]) -> list[EntityRow | None]:

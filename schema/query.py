@@ -10,7 +10,8 @@ from resolvers import entities as entity_resolvers
 from resolvers import syncs as sync_resolvers
 from resolvers.context import Context
 from schema.definitions.app import App
-from schema.definitions.entity import Entity, EntityConnection
+from schema.definitions.connection import asks
+from schema.definitions.entity import Entity, EntityConnection, link_references
 from schema.definitions.enums import AppKind, DataType, SyncStatus, stored_data_type
 from schema.definitions.sync import SyncConnection
 
@@ -43,6 +44,15 @@ class Query:
 
     @strawberry.field(description="An entity of the tenant's current data (a deleted one too, with deleted: true).")
     async def entity(self, info: strawberry.Info[Context, None], data_type: DataType, sourced_id: str) -> Entity | None:
+        if asks(info, "entity", "references", "entity"):  # the entity and those it references in one statement
+            row, targets = await entity_resolvers.entity_with_targets(
+                info.context, stored_data_type(data_type), sourced_id
+            )
+            if row is None:
+                return None
+            entity = Entity.from_row(row)
+            link_references(entity, targets)  # its references field is then read as a plain one
+            return entity
         row = await entity_resolvers.entity_by_key(info.context, stored_data_type(data_type), sourced_id)
         return None if row is None else Entity.from_row(row)
 

@@ -17,9 +17,40 @@ from resolvers.context import Context
 from resolvers.pagination import Page
 from schema.definitions.connection import asks, page_info
 from schema.definitions.enums import DataType, data_type_of, stored_data_type
+from schema.field_plans import linked
 
 if TYPE_CHECKING:
     from schema.definitions.record import RecordOutcomeConnection
+
+
+async def _schools(root: Entity, info: strawberry.Info[Context, None]) -> list[Entity]:
+    keys = [(StoredDataType.ORGS, school) for school in root.row.schools]
+    rows = await entity_resolvers.entities_by_keys(info.context, keys)
+    return [Entity.from_row(row) for row in rows if row is not None]
+
+
+@linked("linked_references")
+async def _references(root: Entity, info: strawberry.Info[Context, None]) -> list[EntityReference]:
+    if asks(info, "references", "entity"):  # the targets in one loader call
+        keys = [
+            (target, sourced_id) for _, target, sourced_id in references_of(root.row.data_type, root.row.attributes)
+        ]
+        link_references(root, await entity_resolvers.entities_by_keys(info.context, keys))
+    else:
+        link_references(root, None)
+    assert root.linked_references is not None
+    return root.linked_references
+
+
+def link_references(entity: Entity, targets: Iterable[EntityRow | None] | None) -> None:
+    """Sets the entity's `linked_references`, each with its referenced entity from `targets` when they were read
+    (None: not asked for)."""
+    found = {(row.data_type, row.sourced_id): Entity.from_row(row) for row in targets or () if row is not None}
+    entity.linked_references = [
+        EntityReference(field=field, data_type=data_type_of(target), sourced_id=sourced_id,
+                        entity=found.get((target, sourced_id)))
+        for field, target, sourced_id in references_of(entity.row.data_type, entity.row.attributes)
+    ]  # fmt: skip
 
 
 @strawberry.type
@@ -31,6 +62,8 @@ class Entity(relay.Node):
     deleted: bool = strawberry.field(description="A deleted entity stays readable, with its last values.")
     attributes: JSON = strawberry.field(description="Every column with a value, metadata.* included.")
     row: strawberry.Private[EntityRow]
+    # Read with the entity when the query that loaded it asks for them (link_references); else resolved on their own.
+    linked_references: strawberry.Private[list[EntityReference] | None] = None
 
     @classmethod
     def from_row(cls, row: EntityRow) -> Entity:
@@ -54,24 +87,10 @@ class Entity(relay.Node):
         rows = await entity_resolvers.entities_by_ids(info.context, node_ids)
         return [None if row is None else cls.from_row(row) for row in rows]
 
-    @strawberry.field(description="The schools (orgs) the entity belongs to.")
-    async def schools(self, info: strawberry.Info[Context, None]) -> list[Entity]:
-        keys = [(StoredDataType.ORGS, school) for school in self.row.schools]
-        rows = await entity_resolvers.entities_by_keys(info.context, keys)
-        return [Entity.from_row(row) for row in rows if row is not None]
-
-    @strawberry.field(description="Every sourcedId the entity points to, by the column that holds it.")
-    async def references(self, info: strawberry.Info[Context, None]) -> list[EntityReference]:
-        found = references_of(self.row.data_type, self.row.attributes)
-        targets: dict[tuple[StoredDataType, str], Entity] = {}
-        if asks(info, "references", "entity"):  # the targets in one loader call
-            rows = await entity_resolvers.entities_by_keys(info.context, [(t, s) for _, t, s in found])
-            targets = {(row.data_type, row.sourced_id): Entity.from_row(row) for row in rows if row is not None}
-        return [
-            EntityReference(field=field, data_type=data_type_of(target), sourced_id=sourced_id,
-                            entity=targets.get((target, sourced_id)))
-            for field, target, sourced_id in found
-        ]  # fmt: skip
+    schools: list[Entity] = strawberry.field(resolver=_schools, description="The schools (orgs) the entity belongs to.")
+    references: list[EntityReference] = strawberry.field(
+        resolver=_references, description="Every sourcedId the entity points to, by the column that holds it."
+    )
 
     @strawberry.field(description="Entities of a type that point to this one, in sourcedId order.")
     async def referenced_by(

@@ -173,3 +173,27 @@ async def test_a_drill_down_page_reads_only_the_relations_it_selects(
     linked, result = await _statements(gql, tenant, monkeypatch, older % "entity { sourcedId }", id=first)
     assert linked == count + 1
     assert all(e["node"]["entity"] == {"sourcedId": e["node"]["sourcedId"]} for e in result["node"]["records"]["edges"])
+
+
+ENTITY_PAGE = """query($sid: String!) { entity(dataType: USERS, sourcedId: $sid) { id sourcedId attributes
+  references { field dataType sourcedId entity { id sourcedId deleted attributes } } } }"""
+
+
+async def test_an_entity_page_is_one_statement_and_answers_as_its_parts_do(
+    gql: GraphQLClient, district: District, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entity and the entities it references are read together; each referenced entity is what
+    `entity(dataType:, sourcedId:)` answers on its own."""
+    await _district_with_history(district, tmp_path)
+    tenant = district.tenant
+    count, result = await _statements(gql, tenant, monkeypatch, ENTITY_PAGE, sid="u0001")
+    assert count == 1
+    references = result["entity"]["references"]
+    assert [r["field"] for r in references] == ["orgSourcedIds"] and references[0]["entity"]["sourcedId"] == "s1"
+    alone = (
+        "query($t: DataType!, $s: String!) { entity(dataType: $t, sourcedId: $s) { id sourcedId deleted attributes } }"
+    )
+    for reference in references:
+        own = data(await gql(alone, {"t": reference["dataType"], "s": reference["sourcedId"]},
+                             headers=tenant.headers("viewer")))  # fmt: skip
+        assert reference["entity"] == own["entity"]
