@@ -89,14 +89,18 @@ def key_order(keys: pl.Series) -> pl.Series:
 
 
 async def prepared_in_turn(
-    plans: Sequence[TypePlan], tenant_id: int, applied_seq: int
+    plans: Sequence[TypePlan], tenant_id: int, applied_seq: int, first: Versions | None = None
 ) -> AsyncIterator[tuple[TypePlan, Versions]]:
-    """Each plan with its versions; the next plan's are prepared in a thread while the caller writes these (sorting
-    a million keys takes longer than PostgreSQL needs for a small type)."""
+    """Each plan with its versions (the first plan's given, if they were prepared already); the next plan's are
+    prepared in a thread while the caller writes these (sorting a million keys takes longer than PostgreSQL needs
+    for a small type)."""
     upcoming = None
     try:
         for i, plan in enumerate(plans):
-            versions = await upcoming if upcoming is not None else prepare_versions(plan, tenant_id, applied_seq)
+            if i == 0 and first is not None:
+                versions = first
+            else:
+                versions = await upcoming if upcoming is not None else prepare_versions(plan, tenant_id, applied_seq)
             upcoming = None
             if i + 1 < len(plans):
                 upcoming = asyncio.create_task(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import os
 from collections.abc import Callable, Coroutine
@@ -25,10 +26,10 @@ from db.pool import Connection
 from oneroster_csv import PackageError, PackageReader
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType
-from workers.imports.apply import write_all_outcomes
+from workers.imports.apply import prepare_versions, write_all_outcomes
 from workers.imports.diff import INVALID, content_columns, field_changes
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
-from workers.imports.plan import References, TypePlan, hold_for, needed_types, outcome_items, summarize
+from workers.imports.plan import References, TypePlan, counted_items, hold_for, needed_types, summarize
 from workers.imports.stages import (
     Folded,
     Parsing,
@@ -253,14 +254,15 @@ async def _diff_and_apply(
     references = References(first.snapshot, options)
     with timed("plan"):
         plans, schools = await asyncio.to_thread(plan_files, first.package, first.rows, references, None)
-    last = asyncio.create_task(plan_last(first.reading_last, references, schools, step))
     # The first files are written while the last one is read, inside a savepoint: the mass-deletion hold is only
     # known once every file is planned, and a held sync applies nothing.
     early = None if options.dry_run or not (ignore_hold or hold_for(plans, options) is None) else conn.transaction()
-    applied_seq = None
+    applied_seq = await db_imports.next_applied_seq(conn) if early is not None else None
+    versions_of = None if applied_seq is None else functools.partial(prepare_versions, tenant_id=tenant_id,
+                                                                      applied_seq=applied_seq)  # fmt: skip
+    last = asyncio.create_task(plan_last(first.reading_last, references, schools, step, versions_of))
     try:
-        if early is not None:
-            applied_seq = await db_imports.next_applied_seq(conn)
+        if early is not None and applied_seq is not None:
             await early.start()
             await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
             await apply_plans(conn, plans, tenant_id, sync_id, applied_seq)
@@ -268,8 +270,8 @@ async def _diff_and_apply(
     except BaseException:
         await wait_out(last)
         raise
-    last_package, last_plans = await last
-    package, plans, written = first.package.merge(last_package), [*plans, *last_plans], plans
+    planned = await last
+    package, plans, written = first.package.merge(planned.package), [*plans, *planned.plans], plans
     total = sum(plan_rows(p) for p in plans)
     hold = None if (ignore_hold or options.dry_run) else hold_for(plans, options)
     if held is not None:
@@ -291,10 +293,10 @@ async def _diff_and_apply(
         async def sent(rows: int) -> None:
             await progress("applying", min(done + rows, total), total)
 
-        await apply_plans(conn, last_plans, tenant_id, sync_id, applied_seq, sent)
+        await apply_plans(conn, planned.plans, tenant_id, sync_id, applied_seq, sent, planned.versions)
         await early.commit()
     await progress("applying", total, total)  # the last checkpoint: a cancel requested until now still stops it
-    items = pl.concat([outcome_items(p) for p in plans]) if plans else None
+    items = counted_items(plans) if plans else None
     summaries = summarize(items, _type_codes(plans)) if items is not None else pl.DataFrame()
     counts = _counts(items)
     modes = {TYPE_CODES[p.data_type]: p.mode.value for p in plans}
@@ -323,8 +325,7 @@ async def _explain(conn: Connection, tenant_id: int, plan: TypePlan) -> None:
 
 def _same_as_held(plans: list[TypePlan], held: pl.DataFrame) -> None:
     """Sync-wide counts computed now must equal the held ones (deleted schools are only known once applied)."""
-    items = pl.concat([outcome_items(p) for p in plans]) if plans else None
-    now = summarize(items, _type_codes(plans)) if items is not None else pl.DataFrame()
+    now = summarize(counted_items(plans), _type_codes(plans)) if plans else pl.DataFrame()
     columns = [c for c in db_imports.SUMMARY_COLUMNS if c != "school_id"]
     wide = [frame.filter(pl.col("school_id") == "").select(columns).sort("data_type") for frame in (now, held)]
     if not wide[0].equals(wide[1]):
@@ -337,10 +338,13 @@ def _type_codes(plans: list[TypePlan]) -> list[int]:
 
 
 def _counts(items: pl.DataFrame | None) -> dict[str, int]:
+    """The sync's record, error and warning counts from `counted_items`."""
     if items is None or items.height == 0:
         return {"records": 0, "errors": 0, "warnings": 0}
-    errors = items.filter(pl.col(OUTCOME).is_in([int(Outcome.SKIPPED), int(Outcome.EXCLUDED)])).height
-    return {"records": items.height, "errors": errors, "warnings": int(items[INVALID].sum())}
+    count = pl.col("_n").cast(pl.Int64)
+    errors = count.filter(pl.col(OUTCOME).is_in([int(Outcome.SKIPPED), int(Outcome.EXCLUDED)])).sum()
+    totals = items.select(count.sum().alias("records"), errors.alias("errors"), count.filter(INVALID).sum())
+    return {"records": int(totals[0, 0]), "errors": int(totals[0, 1]), "warnings": int(totals[0, 2])}
 
 
 def _finding_dict(note: Any) -> dict[str, Any]:

@@ -220,13 +220,21 @@ SUMMARY_COLUMNS = {
 }
 
 
-def summarize(items: pl.DataFrame, data_types: list[int]) -> pl.DataFrame:
-    """Counts per (school_id, data_type): the sync-wide row has school_id '' and each school its own rows.
+def counted_items(plans: list[TypePlan]) -> pl.DataFrame:
+    """How many records of the sync have each (data_type, outcome, invalid, schools), in `_n`: what the summaries
+    and the sync's counts add up. Counted plan by plan: there are few distinct combinations, and the school lists of
+    a million records are never gathered into one frame."""
+    keys = ("data_type", OUTCOME, INVALID, SCHOOLS)
+    return pl.concat([outcome_items(p).group_by(*keys).agg(pl.len().alias("_n")) for p in plans])
+
+
+def summarize(grouped: pl.DataFrame, data_types: list[int]) -> pl.DataFrame:
+    """Counts per (school_id, data_type) from `counted_items`: the sync-wide row has school_id '' and each school its
+    own rows.
 
     Every supplied type has a sync-wide row, zeros included (an empty bulk file is still a file of the sync).
     """
-    # Few distinct (type, outcome, flag, schools) combinations: count those first, then spread them over schools.
-    grouped = items.group_by("data_type", OUTCOME, INVALID, SCHOOLS).agg(pl.len().alias("_n"))
+    # Few distinct (type, outcome, flag, schools) combinations, counted already: spread them over schools.
     per_school = grouped.explode(SCHOOLS).filter(pl.col(SCHOOLS).is_not_null()).rename({SCHOOLS: "school_id"})
     everything = pl.concat(
         [grouped.drop(SCHOOLS).with_columns(pl.lit("").alias("school_id")), per_school], how="diagonal"

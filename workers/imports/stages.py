@@ -14,13 +14,14 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from db.pool import Connection
 from oneroster_csv import PackageReader
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType
-from workers.imports.apply import apply_versions, prepared_in_turn, write_rejected
+from workers.imports.apply import Versions, apply_versions, prepared_in_turn, write_rejected
 from workers.imports.model import ImportOptions, TypeRows
 from workers.imports.plan import References, TypePlan, fold_package, plan_type, school_map
 from workers.imports.schools import SchoolMap
@@ -119,16 +120,36 @@ async def wait_out(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
+@dataclass
+class Last:
+    """The last file's part of the package, planned, with its first plan's versions when they will be written."""
+
+    package: Package
+    plans: list[TypePlan]
+    versions: Versions | None
+
+
 async def plan_last(
-    reading: Awaitable[Folded | None], references: References, schools: SchoolMap, step: ThreadProgress
-) -> tuple[Package, list[TypePlan]]:
+    reading: Awaitable[Folded | None],
+    references: References,
+    schools: SchoolMap,
+    step: ThreadProgress,
+    versions_of: Callable[[TypePlan], Versions] | None,
+) -> Last:
+    """Plan the last file once read; `versions_of` (when the sync applies what it plans) prepares its versions in
+    the same thread, so they are ready to write when the other files' are written."""
     read = await reading
     assert read is not None, "the last file is planned after the first part was read"
     package, rows = read
     step("validating", 0, None)
+
+    def plan() -> Last:
+        plans, _ = plan_files(package, rows, references, schools, step)
+        versions = versions_of(plans[0]) if plans and versions_of is not None else None
+        return Last(package, plans, versions)
+
     with timed("plan last"):
-        plans, _ = await asyncio.to_thread(plan_files, package, rows, references, schools, step)
-    return package, plans
+        return await asyncio.to_thread(plan)
 
 
 def row_count(rows: Mapping[Any, TypeRows]) -> int:
@@ -146,10 +167,12 @@ async def apply_plans(
     sync_id: int,
     applied_seq: int,
     sent: Callable[[int], Awaitable[None]] | None = None,
+    first: Versions | None = None,
 ) -> None:
-    """Write the plans' versions and rejected rows; `sent` hears the rows written so far (after each COPY chunk)."""
+    """Write the plans' versions (the first plan's given if prepared already) and rejected rows; `sent` hears the
+    rows written so far (after each COPY chunk)."""
     applied = 0
-    async for plan, versions in prepared_in_turn(plans, tenant_id, applied_seq):
+    async for plan, versions in prepared_in_turn(plans, tenant_id, applied_seq, first):
 
         async def on_rows(rows: int, before: int = applied) -> None:
             if sent is not None:
