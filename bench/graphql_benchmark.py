@@ -37,7 +37,7 @@ from strawberry.relay import to_base64
 from bench import _asgi as asgi
 from bench.import_benchmark import drop_database, ensure_packages
 from db.entities import TABLES, TYPE_CODES, attribute_columns
-from db.entities_read import entities_by_keys, references_of, sync_wide_summaries
+from db.entities_read import entities_by_keys, entity_with_targets, references_of, sync_wide_summaries
 from db.migrate import migrate
 from db.outcomes import NO_LINE, OUTCOME_CODES, OutcomeCursor, page_records
 from db.pool import connect, create_pool
@@ -250,9 +250,8 @@ async def drill_down_data(pool: asyncpg.Pool, subject: Subject, after: OutcomeCu
 
 
 async def entity_data(pool: asyncpg.Pool, subject: Subject) -> None:
-    found = await entities_by_keys(pool, subject.tenant_id, [(ENROLLMENTS, subject.enrollment)])
-    row = found[(ENROLLMENTS, subject.enrollment)]
-    await entities_by_keys(pool, subject.tenant_id, [(t, s) for _, t, s in references_of(ENROLLMENTS, row.attributes)])
+    row, targets = await entity_with_targets(pool, subject.tenant_id, ENROLLMENTS, subject.enrollment)
+    assert row is not None and len(targets) == len(references_of(ENROLLMENTS, row.attributes))
 
 
 # --- measuring -----------------------------------------------------------------------------------------------------
