@@ -40,11 +40,16 @@ def check_references(
     for column, target, required, is_list in references:
         if target not in targets or column not in rows.records.columns:
             continue
-        values = rows.records.select(LINE, SOURCED_ID, pl.col(column).alias(_REF)).filter(pl.col(_REF).is_not_null())
         if is_list:
+            values = rows.records.select(LINE, SOURCED_ID, pl.col(column).alias(_REF)).filter(
+                pl.col(_REF).is_not_null()
+            )
             values = values.with_columns(pl.col(_REF).str.split(",")).explode(_REF)
-        known = pl.DataFrame({_REF: targets[target]})
-        missing = values.join(known, on=_REF, how="anti")
+            missing = values.join(pl.DataFrame({_REF: targets[target]}), on=_REF, how="anti")
+        else:
+            # A mask first: the rows of a million-row file are copied only where the reference is missing.
+            unknown = pl.col(column).is_not_null() & ~pl.col(column).is_in(targets[target].implode())
+            missing = rows.records.filter(unknown).select(LINE, SOURCED_ID, pl.col(column).alias(_REF))
         if missing.height == 0:
             continue
         skipped = not_applied.get(target)
@@ -127,13 +132,7 @@ def check_semantics(
 
 def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> list[pl.DataFrame]:
     parts = []
-    # The few rows whose (class, school) pair is not a class's own, then the school of their class: joining every
-    # record would copy a million rows.
-    classes = class_schools.rename({SOURCED_ID: "classSourcedId"})
-    odd = records.select(LINE, SOURCED_ID, "classSourcedId", "schoolSourcedId").join(
-        classes, on=["classSourcedId", "schoolSourcedId"], how="anti", nulls_equal=True)  # fmt: skip
-    mismatch = odd.join(classes.rename({"schoolSourcedId": "_class_school"}), on="classSourcedId", how="inner")
-    mismatch = mismatch.filter(pl.col("_class_school") != pl.col("schoolSourcedId"))
+    mismatch = _school_mismatches(records, class_schools.rename({SOURCED_ID: "classSourcedId"}))
     parts.append(soft_finding(mismatch, "semantic.enrollment_school_mismatch", "schoolSourcedId",
                               pl.format("schoolSourcedId '{}' differs from the school of class '{}' ('{}')",
                                         pl.col("schoolSourcedId"), pl.col("classSourcedId"),
@@ -167,6 +166,24 @@ def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> li
         )
     )
     return parts
+
+
+def _school_mismatches(records: pl.DataFrame, classes: pl.DataFrame) -> pl.DataFrame:
+    """Records whose schoolSourcedId differs from their class's school (in `_class_school`); records of unknown
+    classes, or without a school on either side, are not compared."""
+    columns = [LINE, SOURCED_ID, "classSourcedId", "schoolSourcedId"]
+    if classes["classSourcedId"].is_duplicated().any():  # (never, for post-sync classes: each once)
+        joined = records.select(columns).join(classes.rename({"schoolSourcedId": "_class_school"}),
+                                              on="classSourcedId", how="inner")  # fmt: skip
+        return joined.filter(pl.col("_class_school") != pl.col("schoolSourcedId"))
+    # Each record's class school looked up in the few classes: a join of the million records' two id columns would
+    # encode both for every row.
+    school = pl.col("classSourcedId").replace_strict(
+        classes["classSourcedId"], classes["schoolSourcedId"], default=None, return_dtype=pl.String
+    )
+    return records.select(*columns, school.alias("_class_school")).filter(
+        pl.col("_class_school") != pl.col("schoolSourcedId")
+    )
 
 
 def _repeated(values: pl.Series) -> pl.Series:
