@@ -102,6 +102,14 @@ async def current_keys(conn: Connection, tenant_id: int, data_type: DataType) ->
     return await _copy_out(conn, sql, schema)
 
 
+async def has_current(conn: Connection, tenant_id: int, data_type: DataType) -> bool:
+    """Whether the tenant has a current version of any entity of the type (deleted ones included)."""
+    found: bool = await conn.fetchval(
+        f"SELECT EXISTS (SELECT FROM {TABLES[data_type]} WHERE tenant_id = $1 AND valid_to IS NULL)", tenant_id
+    )
+    return found
+
+
 async def current_values(
     conn: Connection,
     tenant_id: int,

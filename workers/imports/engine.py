@@ -21,7 +21,7 @@ import asyncpg
 import polars as pl
 
 from db import imports as db_imports
-from db.entities import TYPE_CODES, current_schools, current_values
+from db.entities import TYPE_CODES, current_schools, current_values, has_current
 from db.pool import Connection
 from oneroster_csv import PackageError, PackageReader
 from oneroster_csv.api import Package
@@ -31,9 +31,11 @@ from workers.imports.diff import INVALID, content_columns, field_changes
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.plan import References, TypePlan, counted_items, hold_for, needed_types, summarize
 from workers.imports.stages import (
+    LAST,
     Folded,
     Parsing,
     ThreadProgress,
+    Threads,
     apply_plans,
     plan_files,
     plan_last,
@@ -169,17 +171,20 @@ async def _run(
         # The files parse in a thread while PostgreSQL streams out the current keys: two cores, both busy.
         parsing = Parsing(reader, step)
         step("parsing", 0, parsing.total)
-        reading, reading_last = read_in_turn(reader, options, parsing)
+        # On a tenant's first import of the last file, its other files are written while it is read.
+        threads = Threads(overlap=not await has_current(conn, tenant_id, LAST))
+        reading, reading_last = read_in_turn(reader, options, parsing, threads)
         try:
             try:
                 with timed("load snapshot"):
                     snapshot = await load_snapshot(conn, tenant_id, needed_types(reader.modes))
             finally:
                 package, rows = await reading
-            first = _First(package, rows, snapshot, reading_last, parsing)
+            first = _First(package, rows, snapshot, reading_last, parsing, threads)
             return await _diff_and_apply(conn, tenant_id, sync_id, first, options, progress, ignore_hold, held)
         finally:
             await wait_out(reading_last)
+            threads.close()
 
 
 async def _check_held(conn: Connection, tenant_id: int, sync_id: int) -> pl.DataFrame:
@@ -237,6 +242,7 @@ class _First:
     snapshot: Snapshot
     reading_last: asyncio.Task[Folded | None]
     parsing: Parsing
+    threads: Threads
 
 
 async def _diff_and_apply(
@@ -253,17 +259,18 @@ async def _diff_and_apply(
     step = _thread_progress(progress, asyncio.get_running_loop())
     references = References(first.snapshot, options)
     with timed("plan"):
-        plans, schools = await asyncio.to_thread(plan_files, first.package, first.rows, references, None)
-    # The first files are written while the last one is read, inside a savepoint: the mass-deletion hold is only
-    # known once every file is planned, and a held sync applies nothing.
-    early = None if options.dry_run or not (ignore_hold or hold_for(plans, options) is None) else conn.transaction()
-    applied_seq = await db_imports.next_applied_seq(conn) if early is not None else None
+        plans, schools = await first.threads.first(plan_files, first.package, first.rows, references, None)
+    # The first files are written while the last one is read when the tenant has none of the last file's records:
+    # then PostgreSQL has most to write (a first import), and the last file cannot hold the sync (a hold needs
+    # current records to delete), so what is held is known from the first files. Once the tenant has them, the diff
+    # leaves little to write, and planning the last file beside the current keys would only cost memory.
+    overlap = first.threads.overlap and not options.dry_run and (ignore_hold or hold_for(plans, options) is None)
+    applied_seq = await db_imports.next_applied_seq(conn) if overlap else None
     versions_of = None if applied_seq is None else functools.partial(prepare_versions, tenant_id=tenant_id,
                                                                       applied_seq=applied_seq)  # fmt: skip
-    last = asyncio.create_task(plan_last(first.reading_last, references, schools, step, versions_of))
+    last = asyncio.create_task(plan_last(first.reading_last, references, schools, step, versions_of, first.threads))
     try:
-        if early is not None and applied_seq is not None:
-            await early.start()
+        if applied_seq is not None:
             await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
             await apply_plans(conn, plans, tenant_id, sync_id, applied_seq)
         await progress("parsing", first.parsing.done, first.parsing.total)  # a cancel's checkpoint
@@ -278,23 +285,18 @@ async def _diff_and_apply(
         _same_as_held(plans, held)
     await progress("applying", 0, total)
     if options.dry_run or hold is not None:
-        if early is not None:
-            await early.rollback()
-            applied_seq = None
-            for plan in written:
-                plan.deleted_schools = None  # (read from the tombstones just undone)
+        assert applied_seq is None, "a sync that applies nothing wrote nothing"
         for plan in plans:
             await _explain(conn, tenant_id, plan)
             await write_all_outcomes(conn, plan, tenant_id, sync_id)
+    elif applied_seq is None:
+        applied_seq = await db_imports.next_applied_seq(conn)
+        await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
+        await apply_plans(conn, plans, tenant_id, sync_id, applied_seq, _applying(progress, 0, total))
     else:
-        assert early is not None and applied_seq is not None
         done = sum(plan_rows(p) for p in written)
-
-        async def sent(rows: int) -> None:
-            await progress("applying", min(done + rows, total), total)
-
-        await apply_plans(conn, planned.plans, tenant_id, sync_id, applied_seq, sent, planned.versions)
-        await early.commit()
+        await apply_plans(conn, planned.plans, tenant_id, sync_id, applied_seq, _applying(progress, done, total),
+                          planned.versions)  # fmt: skip
     await progress("applying", total, total)  # the last checkpoint: a cancel requested until now still stops it
     items = counted_items(plans) if plans else None
     summaries = summarize(items, _type_codes(plans)) if items is not None else pl.DataFrame()
@@ -307,6 +309,15 @@ async def _diff_and_apply(
     await db_imports.finish_sync(conn, tenant_id, sync_id, status=status, counts=counts, applied_seq=applied_seq,
                                  base_seq=base_seq, hold=hold, findings=findings)  # fmt: skip
     return ImportResult(sync_id, status, counts, summaries, hold)
+
+
+def _applying(progress: Progress, done: int, total: int) -> Callable[[int], Coroutine[Any, Any, None]]:
+    """The progress of writing, `done` rows written before."""
+
+    async def sent(rows: int) -> None:
+        await progress("applying", min(done + rows, total), total)
+
+    return sent
 
 
 async def _explain(conn: Connection, tenant_id: int, plan: TypePlan) -> None:

@@ -1,21 +1,22 @@
 """The stages between an opened package and its written versions, and how they overlap.
 
-A package is read in two parts. First every file but the last one (enrollments: the largest, and referenced by no
-other file), which is folded, resolved and planned; then, while those files' versions are written, the last file is
-read, folded, resolved and planned in a thread. PostgreSQL's share of a first import is mostly writing, the engine's
-mostly parsing: done in turn, one of the two cores waits for the other most of the time.
+A package is read in two parts: every file but the last one (enrollments: the largest, and referenced by no other
+file), then the last, each read, folded, resolved and planned in a thread of its own. On a tenant's first import,
+the first part's versions are written while the last file is read and planned: PostgreSQL's share of such an import
+is mostly writing, the engine's mostly parsing, and done in turn one of the two cores would wait for the other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from db.pool import Connection
 from oneroster_csv import PackageReader
@@ -29,6 +30,8 @@ from workers.imports.schools import SchoolMap
 timing = logging.getLogger("oneroster_sync.timing")
 
 LAST = DataType.ENROLLMENTS
+
+T = TypeVar("T")
 
 ThreadProgress = Callable[[str, int, int | None], None]
 
@@ -97,18 +100,42 @@ def plan_files(
     return plans, schools
 
 
+class Threads:
+    """Where the parts of the package are read and planned: all the work on a part's data happens in one thread, so
+    the memory it frees is reused by its next step (the allocator keeps freed memory a while, per thread). `overlap`:
+    a thread for each part, the last one read and planned while the first is written; else one thread for both, in
+    turn, as memory is then shared with the tenant's current keys."""
+
+    def __init__(self, overlap: bool) -> None:
+        self.overlap = overlap
+        self._first = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-first")
+        self._last = (
+            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-last") if overlap else self._first
+        )
+
+    async def first(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._first, fn, *args)
+
+    async def last(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._last, fn, *args)
+
+    def close(self) -> None:
+        self._first.shutdown(wait=False)
+        self._last.shutdown(wait=False)
+
+
 def read_in_turn(
-    reader: PackageReader, options: ImportOptions, parsing: Parsing
+    reader: PackageReader, options: ImportOptions, parsing: Parsing, threads: Threads
 ) -> tuple[asyncio.Task[Folded], asyncio.Task[Folded | None]]:
-    """Tasks reading and folding the package's first part, then its last file, one after the other in a thread."""
-    first = asyncio.create_task(asyncio.to_thread(read_and_fold, reader, options, parsing, first_types(reader)))
+    """Tasks reading and folding the package's first part, then its last file, one after the other."""
+    first = asyncio.create_task(threads.first(read_and_fold, reader, options, parsing, first_types(reader)))
 
     async def then_last() -> Folded | None:
         try:
             await first
         except BaseException:
             return None  # the first part's task tells its failure
-        return await asyncio.to_thread(read_and_fold, reader, options, parsing, [LAST])
+        return await threads.last(read_and_fold, reader, options, parsing, [LAST])
 
     return first, asyncio.create_task(then_last())
 
@@ -135,6 +162,7 @@ async def plan_last(
     schools: SchoolMap,
     step: ThreadProgress,
     versions_of: Callable[[TypePlan], Versions] | None,
+    threads: Threads,
 ) -> Last:
     """Plan the last file once read; `versions_of` (when the sync applies what it plans) prepares its versions in
     the same thread, so they are ready to write when the other files' are written."""
@@ -149,7 +177,7 @@ async def plan_last(
         return Last(package, plans, versions)
 
     with timed("plan last"):
-        return await asyncio.to_thread(plan)
+        return await threads.last(plan)
 
 
 def row_count(rows: Mapping[Any, TypeRows]) -> int:

@@ -113,8 +113,8 @@ def _classroom(enrollments: int, skip: int = 0, email: str = "") -> Pkg:
     return pkg
 
 
-async def test_a_hold_found_in_the_last_file_undoes_the_files_written_before_it(district: District) -> None:
-    # The other files are written while enrollments are read; the enrollments' deletions hold the sync.
+async def test_a_hold_found_in_the_last_file_applies_none_of_the_others(district: District) -> None:
+    # The other files are planned before enrollments are read; the enrollments' deletions hold the whole sync.
     await run(district, _classroom(100))
     before = await district.all_versions()
     result, records = await run(district, _classroom(100, skip=30, email="new@example.org"))
@@ -189,9 +189,6 @@ def _broken(kind: str) -> bytes:
         files["users"] = pkg.files()["users"].replace("givenName", "firstName", 1)
     elif kind == "not utf-8":
         files["users"] = pkg.files()["users"].replace("Givenu1", "Ren\u00e9").encode("latin-1")  # Excel's cp1252
-    elif kind == "last file not utf-8":  # read while the other files (a changed user) are written
-        files["users"] = pkg.files()["users"].replace("u1@example.org", "new@example.org")
-        files["enrollments"] = pkg.files()["enrollments"].replace("student", "\u00e9l\u00e8ve", 1).encode("latin-1")
     elif kind == "not a zip":
         return b"sourcedId,status\n"
     return zip_bytes(files, modes)
@@ -205,7 +202,6 @@ def _broken(kind: str) -> bytes:
         "header of another version",
         "not a zip",
         "not utf-8",
-        "last file not utf-8",
     ],
 )
 async def test_a_failed_package_changes_nothing(district: District, kind: str) -> None:
@@ -214,5 +210,22 @@ async def test_a_failed_package_changes_nothing(district: District, kind: str) -
     result, records = await run(district, _broken(kind))
     assert result.status == "FAILED"
     assert result.failure is not None and "." in result.failure[0]
+    assert records == []
+    assert await district.all_versions() == before
+
+
+async def test_a_last_file_failing_while_the_others_are_written_changes_nothing(district: District) -> None:
+    # A tenant without enrollments: its next import writes the other files while enrollments are read.
+    first = base_pkg()
+    del first.rows["enrollments"]
+    await run(district, first)
+    before = await district.all_versions()
+    pkg = base_pkg()
+    files: dict[str, str | bytes] = dict(pkg.files())
+    files["users"] = pkg.files()["users"].replace("u1@example.org", "new@example.org")
+    files["enrollments"] = pkg.files()["enrollments"].replace("student", "\u00e9l\u00e8ve", 1).encode("latin-1")
+    result, records = await run(district, zip_bytes(files, {stem: pkg.mode(stem) for stem in pkg.rows}))
+    assert result.status == "FAILED"
+    assert result.failure is not None and result.failure[0] == "csv.invalid_utf8"
     assert records == []
     assert await district.all_versions() == before
