@@ -12,8 +12,9 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import asdict, dataclass, field
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -61,9 +62,26 @@ class EventPublisher:
 
     async def publish(self, event: SyncEvent) -> None:
         try:
-            await self._client.publish(self._channel, event.encode())
+            await keeping_cancellation(self._client.publish(self._channel, event.encode()))
         except (RedisError, OSError) as error:
             log.warning("could not publish the event of sync %s: %s", event.sync_id, error)
+
+
+Result = TypeVar("Result")
+
+
+async def keeping_cancellation(awaitable: Awaitable[Result]) -> Result:
+    """`await awaitable`, raising CancelledError if the task was cancelled meanwhile and the awaitable swallowed it.
+
+    redis-py can return normally from a command during which its task was cancelled: an import's time limit or a
+    worker's shutdown would then be lost at a progress report, and the import would run on to its end.
+    """
+    task = asyncio.current_task()
+    requested = task.cancelling() if task is not None else 0
+    result = await awaitable
+    if task is not None and task.cancelling() > requested:
+        raise asyncio.CancelledError
+    return result
 
 
 class Subscription:

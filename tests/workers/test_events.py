@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.e2e.stack import RedisServer
-from workers.events import RESYNC, EventHub, EventPublisher, Subscription, SyncEvent
+from workers.events import RESYNC, EventHub, EventPublisher, Subscription, SyncEvent, keeping_cancellation
 
 
 @pytest.fixture
@@ -72,3 +72,29 @@ async def test_the_hub_reconnects_after_redis_restarts_and_asks_for_a_resync(red
             await publisher.close()
     finally:
         await hub.stop()
+
+
+async def _swallowing(started: asyncio.Event) -> str:
+    """Returns normally when cancelled, as redis-py's publish could."""
+    started.set()
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        return "swallowed"
+    return "slept"
+
+
+async def test_a_cancellation_swallowed_by_an_awaited_call_is_raised_again() -> None:
+    started = asyncio.Event()
+    bare = asyncio.create_task(_swallowing(started))
+    await started.wait()
+    bare.cancel()
+    assert await bare == "swallowed", "the call on its own loses the cancellation"
+
+    started.clear()
+    guarded = asyncio.create_task(keeping_cancellation(_swallowing(started)))
+    await started.wait()
+    guarded.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await guarded
+    assert await keeping_cancellation(asyncio.sleep(0, result="done")) == "done", "without a cancel: its result"
