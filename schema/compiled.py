@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from graphql import GraphQLObjectType, Undefined
+from graphql import GraphQLObjectType
 from graphql.execution.collect_fields import FieldDetailsList
 
 from schema.field_plans import MAX_INT, MIN_INT, SLOW, Composite, Leaf, Plan, TypeName
@@ -53,12 +53,12 @@ class CompiledSelections:
 
 
 def compile_selection(parent_type: GraphQLObjectType, steps: Sequence[Step]) -> Compiled | None:
-    """The function completing the selection, or None when a field of it is not plain (or has a directive)."""
+    """The function completing the selection, or None when a field of it has no plan (is not plain)."""
     constants: dict[str, Any] = {"SLOW": SLOW, "MIN_INT": MIN_INT, "MAX_INT": MAX_INT}
     body: list[str] = []
     composites = 0
-    for index, (name, field_details, plan) in enumerate(steps):
-        if plan is None or any(details.node.directives for details in field_details):
+    for index, (name, _, plan) in enumerate(steps):
+        if plan is None:  # a field only graphql-core may execute (a resolver, a directive)
             return None
         key = f"K{index}"
         constants[key] = name
@@ -70,7 +70,7 @@ def compile_selection(parent_type: GraphQLObjectType, steps: Sequence[Step]) -> 
             return None
         body.append(f"v = s.{plan.attribute}")
         if isinstance(plan, Leaf):
-            constants[f"C{index}"] = _converter(plan)
+            constants[f"C{index}"] = plan.convert
             body += _leaf_lines(plan, key, f"C{index}")
         elif isinstance(plan, Composite):
             constants[f"N{index}"] = plan.shape.named
@@ -94,28 +94,6 @@ def _leaf_lines(plan: Leaf, key: str, converter: str) -> list[str]:
     if plan.exact is int:
         check += " and MIN_INT <= v <= MAX_INT"
     return [f"if {check}:", f"    r[{key}] = v", "elif v is None:", null, "else:", *convert]
-
-
-def _converter(plan: Leaf) -> Callable[[Any], Any]:
-    """A value's serialised form, or SLOW when serialising fails or gives nothing (an enum member's name is memoised,
-    as the general path does)."""
-    serialize, enum, memo = plan.serialize, plan.enum, plan.memo
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, Exception):
-            return SLOW  # a value graphql-core reports as the field's error
-        if enum is not None and type(value) is enum:
-            known = memo.get(value, SLOW)
-            if known is not SLOW:
-                return known
-        serialized = serialize(value)
-        if serialized is None or serialized is Undefined:
-            return SLOW
-        if enum is not None and type(value) is enum:
-            memo[value] = serialized
-        return serialized
-
-    return convert
 
 
 def _composite_lines(plan: Composite, key: str, named: str, position: int) -> list[str]:

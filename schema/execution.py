@@ -108,24 +108,30 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def compiled_object(self, named: Any, details: FieldDetailsList, value: Any) -> Any:
         """The result dict of an object held by a plain field, from the compiled function of its selection, or SLOW
         (see compiled.py)."""
+        selection = self._object_selection(named, details, value)
+        if selection.function is None:
+            return SLOW
+        return selection.function(self, value, selection.composite_details)
+
+    def _object_selection(self, named: Any, details: FieldDetailsList, value: Any) -> _Selection:
+        """The selection an object held by a field completes with, or _GRAPHQL_CORE when only graphql-core may
+        complete it (a cast, a class it resolves otherwise, @defer)."""
         if getattr(value, TYPE_CAST_ATTRIBUTE, None) is not None:
-            return SLOW  # strawberry.cast: resolved by the cast, not the class
+            return _GRAPHQL_CORE  # strawberry.cast: resolved by the cast, not the class
         # Per operation, by the field's details (kept alive by graphql-core's memo) and the value's class.
         key = (id(details), named.name, value.__class__)
         known = self._objects.get(key)
         if known is None:
-            known = self._objects[key] = self._object_selection(named, details, value)
-        if known.function is None:
-            return SLOW
-        return known.function(self, value, known.composite_details)
+            known = self._objects[key] = self._selection_of_class(named, details, value)
+        return known
 
-    def _object_selection(self, named: Any, details: FieldDetailsList, value: Any) -> _Selection:
+    def _selection_of_class(self, named: Any, details: FieldDetailsList, value: Any) -> _Selection:
         runtime = runtime_type(self.schema, named, value, self._runtimes)
         if runtime is None:
-            return _NOT_COMPILED
+            return _GRAPHQL_CORE
         collected = self.collect_subfields(runtime, details)
         if collected.new_defer_usages:
-            return _NOT_COMPILED
+            return _GRAPHQL_CORE
         return self._selection(runtime, collected.grouped_field_set)
 
     def execute_fields(
@@ -232,41 +238,30 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         would; or SLOW, decided before anything runs, when graphql-core must complete it."""
         if value is None:
             return None if shape.nullable else SLOW
-        schema = self.schema
         if shape.item_type is None:
-            runtime = runtime_type(schema, shape.named, value, self._runtimes)
-            if runtime is None:
+            selection = self._object_selection(shape.named, details, value)
+            if selection is _GRAPHQL_CORE:
                 return SLOW
-            collected = self.collect_subfields(runtime, details)
-            if collected.new_defer_usages:
-                return SLOW
-            return self.execute_fields(runtime, value, path, collected.grouped_field_set, None)
+            return self.execute_fields(selection.parent_type, value, path, selection.fields, None)
         if type(value) is not list and type(value) is not tuple:
             return SLOW  # another iterable, an async one (@stream), or no list at all
-        runtimes: list[tuple[GraphQLObjectType, GroupedFieldSet] | None] = []
-        selections: dict[str, tuple[GraphQLObjectType, GroupedFieldSet]] = {}
+        selections: list[_Selection | None] = []
         for item in value:
             if item is None:
                 if not shape.item_nullable:
                     return SLOW
-                runtimes.append(None)
+                selections.append(None)
                 continue
-            runtime = runtime_type(schema, shape.named, item, self._runtimes)
-            if runtime is None:
+            selection = self._object_selection(shape.named, details, item)
+            if selection is _GRAPHQL_CORE:
                 return SLOW
-            selection = selections.get(runtime.name)
-            if selection is None:
-                collected = self.collect_subfields(runtime, details)
-                if collected.new_defer_usages:
-                    return SLOW
-                selection = selections[runtime.name] = (runtime, collected.grouped_field_set)
-            runtimes.append(selection)
-        return self._complete_list(value, runtimes, path, shape.item_type, details)
+            selections.append(selection)
+        return self._complete_list(value, selections, path, shape.item_type, details)
 
     def _complete_list(
         self,
         items: list[Any] | tuple[Any, ...],
-        runtimes: list[tuple[GraphQLObjectType, GroupedFieldSet] | None],
+        selections: list[_Selection | None],
         path: Path,
         item_type: GraphQLOutputType,
         details: FieldDetailsList,
@@ -276,19 +271,18 @@ class PlainFieldsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable_indices: list[int] = []
         is_awaitable = self.is_awaitable
         try:
-            for index, (item, selection) in enumerate(zip(items, runtimes, strict=True)):
+            for index, (item, selection) in enumerate(zip(items, selections, strict=True)):
                 if selection is None:
                     completed.append(None)
                     continue
-                compiled = self._selection(*selection)
-                if compiled.function is not None:  # no Path needed unless it fails
-                    value = compiled.function(self, item, compiled.composite_details)
+                if selection.function is not None:  # no Path needed unless it fails
+                    value = selection.function(self, item, selection.composite_details)
                     if value is not SLOW:
                         completed.append(value)
                         continue
                 item_path = Path(path, index, None)
                 try:
-                    value = self.execute_fields(selection[0], item, item_path, selection[1], None)
+                    value = self.execute_fields(selection.parent_type, item, item_path, selection.fields, None)
                     if is_awaitable(value):
                         value = self._await_completed(value, item_type, details, item_path)
                         awaitable_indices.append(index)
@@ -337,7 +331,7 @@ class _Selection:
 
 
 _COMPILED: WeakKeyDictionary[GraphQLSchema, CompiledSelections] = WeakKeyDictionary()
-_NOT_COMPILED = _Selection({}, None, [])  # type: ignore[arg-type]  # an object only the general path completes
+_GRAPHQL_CORE = _Selection({}, None, [])  # type: ignore[arg-type]  # an object only graphql-core's path completes
 
 
 class _Answered:

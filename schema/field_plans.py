@@ -61,16 +61,23 @@ class Leaf:
             return value
         if value is None:
             return None if self.nullable else SLOW
-        if value is SLOW or isinstance(value, Exception):
+        if value is SLOW:
             return SLOW
+        try:
+            return self.convert(value)
+        except Exception:  # graphql-core raises it again, located at the field
+            return SLOW
+
+    def convert(self, value: Any) -> Any:
+        """A non-null value's serialised form, or SLOW when it is an error or serialises to nothing (an enum member's
+        name is memoised); a serialiser's exception propagates."""
+        if isinstance(value, Exception):
+            return SLOW  # a value graphql-core reports as the field's error
         if type(value) is self.enum:
             known = self.memo.get(value, SLOW)
             if known is not SLOW:
                 return known
-        try:
-            serialized = self.serialize(value)
-        except Exception:  # graphql-core raises it again, located at the field
-            return SLOW
+        serialized = self.serialize(value)
         if serialized is None or serialized is Undefined:
             return SLOW
         if type(value) is self.enum:
