@@ -117,11 +117,8 @@ def _outcomes_of(column: str) -> tuple[int, ...]:
         raise ValueError(f"not an import summary column: {column!r}") from None
 
 
-def _parts(
-    data_type: DataType, selection: _Selection, scope: SyncScope, params: Params, only: str | None = None
-) -> dict[str, str]:
-    """Part name -> `FROM ... WHERE ...` of the part's rows that the column (and school) selects (`only`: just that
-    part, so that the statement has no parameter it does not use)."""
+def _parts(data_type: DataType, selection: _Selection, scope: SyncScope, params: Params) -> dict[str, str]:
+    """Part name -> `FROM ... WHERE ...` of the part's rows that the column (and school) selects."""
     tenant_id, sync_id, column, school_id = (
         selection.tenant_id,
         selection.sync_id,
@@ -140,17 +137,15 @@ def _parts(
     seq = scope.applied_seq
     if seq is not None:
         kinds = [k for k in outcomes if k <= int(VersionKind.DELETED)]
-        if kinds and only in (None, "written"):
+        if kinds:
             parts["written"] = (f"FROM {table} WHERE tenant_id = {params(tenant_id, 'bigint')} "
                                 f"AND valid_from = {params(seq, 'bigint')} AND kind = ANY({params(kinds, 'int[]')})"
                                 f"{extra}")  # fmt: skip
-        if code in scope.bulk_types and OUTCOME_CODES["NO_CHANGE"] in outcomes and only in (None, "carried"):
+        if code in scope.bulk_types and OUTCOME_CODES["NO_CHANGE"] in outcomes:
             live = params(seq, "bigint")
             parts["carried"] = (f"FROM {table} WHERE tenant_id = {params(tenant_id, 'bigint')} "
                                 f"AND valid_from < {live} AND (valid_to IS NULL OR valid_to > {live}) "
                                 f"AND kind <> {int(VersionKind.DELETED)}{extra}")  # fmt: skip
-    if only not in (None, "explicit"):
-        return parts
     parts["explicit"] = (f"FROM record_outcomes WHERE tenant_id = {params(tenant_id, 'bigint')} "
                          f"AND sync_id = {params(sync_id, 'bigint')} AND data_type = {code} "
                          f"AND outcome = ANY({params(list(outcomes), 'int[]')}){extra}")  # fmt: skip

@@ -67,13 +67,10 @@ class SyncRecord:
     position: str | None = None  # the record's encoded cursor, when the page encoded it already (for its edge)
 
     @property
-    def key(self) -> RecordKey:
-        return RecordKey(self.sync_id, self.record.cursor)
-
-    @property
     def key_text(self) -> str:
-        """`key.encode()`, from the encoded position when there is one."""
-        return self.key.encode() if self.position is None else RecordKey.text(self.sync_id, self.position)
+        """The record's encoded RecordKey (its id), from the encoded position when the page has it."""
+        position = self.record.cursor.encode() if self.position is None else self.position
+        return RecordKey.text(self.sync_id, position)
 
 
 def check_column(sync: SyncRow, column: str) -> None:
