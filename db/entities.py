@@ -58,6 +58,18 @@ VERSION_HEAD = ("tenant_id", "sourcedId", "valid_from", "valid_to", "kind", "con
                 "line", "invalid", "issues")  # fmt: skip
 
 
+# Where `schools` is NULL it stands for the record's own school, in this column (migration 0004): nearly every class
+# and enrollment counts in exactly the school it names, and the array was a fifth of an enrollment version.
+OWN_SCHOOL: dict[DataType, str] = {DataType.CLASSES: "schoolSourcedId", DataType.ENROLLMENTS: "schoolSourcedId"}
+
+
+def schools_sql(data_type: DataType, alias: str | None = None) -> str:
+    """SQL of a version's schools (text[]), with a NULL spelled out as the record's own school."""
+    prefix = "" if alias is None else f"{alias}."
+    own = OWN_SCHOOL.get(data_type)
+    return f"{prefix}schools" if own is None else f"coalesce({prefix}schools, ARRAY[{prefix}{ident(own)}])"
+
+
 def version_columns(data_type: DataType) -> list[str]:
     return [*VERSION_HEAD, *attribute_columns(data_type)[1:], "metadata"]
 
@@ -132,7 +144,7 @@ async def current_values(
 async def current_schools(conn: Connection, tenant_id: int, data_type: DataType, keys: Sequence[str]) -> pl.DataFrame:
     """sourcedId and schools (a list) of the current versions of `keys`."""
     records = await conn.fetch(
-        f'''SELECT "sourcedId", schools FROM {TABLES[data_type]}
+        f'''SELECT "sourcedId", {schools_sql(data_type)} FROM {TABLES[data_type]}
             WHERE tenant_id = $1 AND valid_to IS NULL AND "sourcedId" = ANY($2::text[])''',
         tenant_id, list(keys),
     )  # fmt: skip
@@ -177,7 +189,7 @@ async def copy_frame(
     if frame.height == 0:
         return
     types = await _column_types(conn, table)
-    encoders = [encoder(types[name]) for name in frame.columns]
+    encoders = [encoder(*types[name]) for name in frame.columns]
 
     def encoding(offset: int) -> asyncio.Task[bytes]:
         return asyncio.create_task(asyncio.to_thread(_encode_chunk, frame, order, offset, encoders))
@@ -206,13 +218,14 @@ def _encode_chunk(frame: pl.DataFrame, order: pl.Series | None, offset: int, enc
     return encode_rows(chunk, encoders)
 
 
-async def _column_types(conn: Connection, table: str) -> dict[str, str]:
+async def _column_types(conn: Connection, table: str) -> dict[str, tuple[str, bool]]:
+    """Column name -> (type, whether it takes NULL)."""
     records = await conn.fetch(
-        """SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+        """SELECT attname, format_type(atttypid, atttypmod), NOT attnotnull FROM pg_attribute
            WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped""",
         table,
     )
-    return {r[0]: r[1] for r in records}
+    return {r[0]: (r[1], r[2]) for r in records}
 
 
 async def supersede(
@@ -248,7 +261,7 @@ async def supersede(
                 SELECT {selected}, $2, c.kind, c.line
                 FROM closed JOIN unnest($4::text[], $5::smallint[], $6::int[]) AS c ("sourcedId", kind, line)
                      USING ("sourcedId")
-                RETURNING "sourcedId", schools)
+                RETURNING "sourcedId", {schools_sql(data_type)} AS schools)
             SELECT "sourcedId", schools FROM carried""",
         tenant_id, applied_seq, keys, [k for k, _, _ in carried], [int(kind) for _, kind, _ in carried],
         [line for _, _, line in carried],

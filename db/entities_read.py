@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns
+from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns, schools_sql
 from db.field_changes import csv_columns, jsonb_value
 from db.pool import Executor
 from db.sql import Params, ident
@@ -92,7 +92,8 @@ def entity_cells(data_type: DataType, alias: str = "v") -> str:
     """The columns an EntityRow is made of, the same shape for every type (so types can share a UNION): the kind,
     the schools, the metadata and the CSV values as one text array (sourcedId first). Much cheaper than to_jsonb."""
     cells = ", ".join(f"{alias}.{ident(c)}" for c in attribute_columns(data_type))
-    return f"{alias}.kind, {alias}.schools, {alias}.metadata, ARRAY[{cells}]::text[] AS cells"
+    schools = schools_sql(data_type, alias)
+    return f"{alias}.kind, {schools} AS schools, {alias}.metadata, ARRAY[{cells}]::text[] AS cells"
 
 
 def entity_of_cells(data_type: DataType, row: Any) -> EntityRow:
@@ -182,7 +183,7 @@ class EntityFilter:
                 matches.append(f"""(v."givenName" || ' ' || v."familyName") ILIKE {pattern}""")
             clauses.append("(" + " OR ".join(matches) + ")")
         if self.school_id is not None:
-            clauses.append(f"{params(self.school_id, 'text')} = ANY(v.schools)")
+            clauses.append(f"{params(self.school_id, 'text')} = ANY({schools_sql(self.data_type, 'v')})")
         if self.referenced is not None:
             target, sourced_id = self.referenced
             refs = [r for r in reference_columns(self.data_type) if r.target is target]

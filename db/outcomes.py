@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from db.entities import TABLES, TYPE_CODES, VersionKind
+from db.entities import TABLES, TYPE_CODES, VersionKind, schools_sql
 from db.field_changes import FieldChange, csv_columns, field_changes, jsonb_value
 from db.pool import Connection
 from db.sql import Params, ident
@@ -130,8 +130,11 @@ def _parts(data_type: DataType, selection: _Selection, scope: SyncScope, params:
     extra = ""
     if column == "INVALID":
         extra += " AND invalid"
+    explicit_extra = extra
     if school_id is not None:
-        extra += f" AND {params(school_id, 'text')} = ANY(schools)"
+        school = params(school_id, "text")
+        extra += f" AND {school} = ANY({schools_sql(data_type)})"
+        explicit_extra += f" AND {school} = ANY(schools)"
     table = TABLES[data_type]
     parts: dict[str, str] = {}
     seq = scope.applied_seq
@@ -148,7 +151,7 @@ def _parts(data_type: DataType, selection: _Selection, scope: SyncScope, params:
                                 f"AND kind <> {int(VersionKind.DELETED)}{extra}")  # fmt: skip
     parts["explicit"] = (f"FROM record_outcomes WHERE tenant_id = {params(tenant_id, 'bigint')} "
                          f"AND sync_id = {params(sync_id, 'bigint')} AND data_type = {code} "
-                         f"AND outcome = ANY({params(list(outcomes), 'int[]')}){extra}")  # fmt: skip
+                         f"AND outcome = ANY({params(list(outcomes), 'int[]')}){explicit_extra}")  # fmt: skip
     return parts
 
 
@@ -194,7 +197,8 @@ def _part_select(name: str, where: str, data_type: DataType, after: OutcomeCurso
     values = ", ".join(ident(c) for c in attributes)
     line = "line" if name == "written" else "NULL::int"  # a carried record has no line of this sync
     outcome = "kind::int" if name == "written" else str(OUTCOME_CODES["NO_CHANGE"])
-    select = (f'SELECT "sourcedId", {line} AS line, {outcome} AS outcome, invalid, schools, issues, '
+    schools = schools_sql(data_type)
+    select = (f'SELECT "sourcedId", {line} AS line, {outcome} AS outcome, invalid, {schools} AS schools, issues, '
               f"NULL::jsonb AS attributes, NULL::jsonb AS changes, {values}, metadata, "
               "valid_to IS NULL AS current")  # fmt: skip
     keyset = ""

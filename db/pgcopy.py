@@ -103,7 +103,8 @@ def _jsonb(series: pl.Series) -> list[Part]:
 
 
 def _text_array(series: pl.Series) -> list[Part]:
-    """A text[] from a List(String) column (NULL lists written as empty arrays; elements must not be null).
+    """A text[] from a List(String) column (elements must not be null; a NULL list is an empty array here, NULL
+    where the column takes NULL: `encoder`).
 
     Header: ndim, has-nulls flag, element type oid, then per dimension its length and lower bound (1).
     """
@@ -123,6 +124,14 @@ def _text_array(series: pl.Series) -> list[Part]:
     return [_lengths(value, None), value]
 
 
+def _nullable_text_array(series: pl.Series) -> list[Part]:
+    valid = _valid(series)
+    if valid is None:
+        return _text_array(series)
+    length, value = _text_array(series)
+    return [pc.if_else(valid, length, _NULL), pc.if_else(valid, value, _EMPTY)]
+
+
 def _repeat(value: bytes, count: int) -> pa.Array:
     return _fixed(value * count, len(value), count)
 
@@ -131,16 +140,19 @@ def _all_null(series: pl.Series) -> bool:
     return series.null_count() == len(series)
 
 
-def encoder(pg_type: str) -> Encoder:
-    """The field encoder of a column of `pg_type` (as `format_type` names it)."""
+def encoder(pg_type: str, nullable: bool = True) -> Encoder:
+    """The field encoder of a column of `pg_type` (as `format_type` names it); a NULL list in a text[] column that
+    takes no NULL (`nullable` false) is written as an empty array."""
     if pg_type in _INTS:
         chosen = _integer(*_INTS[pg_type])
+    elif pg_type == "text[]":
+        chosen = _nullable_text_array if nullable else _text_array
     else:
-        encoders: dict[str, Encoder] = {"text": _text, "jsonb": _jsonb, "boolean": _boolean, "text[]": _text_array}
+        encoders: dict[str, Encoder] = {"text": _text, "jsonb": _jsonb, "boolean": _boolean}
         if pg_type not in encoders:
             raise TypeError(f"no binary COPY encoder for {pg_type}")
         chosen = encoders[pg_type]
-    nullable = pg_type != "text[]"  # a NULL list is written as an empty array
+    nullable = nullable or pg_type != "text[]"
 
     def encode(series: pl.Series) -> list[Part]:
         return [_NULL] if nullable and _all_null(series) else chosen(series)

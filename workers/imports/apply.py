@@ -13,13 +13,23 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from db.entities import TYPE_CODES, RowsSent, VersionKind, copy_frame, copy_versions, current_values, supersede
+from db.entities import (
+    OWN_SCHOOL,
+    TYPE_CODES,
+    RowsSent,
+    VersionKind,
+    copy_frame,
+    copy_versions,
+    current_values,
+    supersede,
+)
 from db.pool import Connection
-from oneroster_csv.model import FileMode
+from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.reader import LINE
 from workers.imports.diff import CONTENT_HASH, HASH, INVALID, ISSUES, META, WRITE, content_columns, issues_by_line
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, Outcome
 from workers.imports.plan import TypePlan, deleted_schools
+from workers.imports.timing import timed
 
 _KIND_OF = {int(Outcome.NEW): int(VersionKind.NEW), int(Outcome.UPDATED): int(VersionKind.UPDATED),
             int(Outcome.NO_CHANGE): int(VersionKind.NO_CHANGE)}  # fmt: skip
@@ -40,13 +50,21 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
         pl.col(OUTCOME).replace_strict(_KIND_OF, return_dtype=pl.Int16).alias("kind"),
         pl.col(CONTENT_HASH),
         pl.col(HASH),
-        pl.col(SCHOOLS).alias("schools"),
+        _stored_schools(plan.data_type).alias("schools"),
         pl.col(LINE).alias("line"),
         pl.col(INVALID).alias("invalid"),
         pl.col(ISSUES).alias("issues"),
         *(pl.col(c) for c in dict.fromkeys(attributes)),
         pl.col(META).alias("metadata"),
     )
+
+
+def _stored_schools(data_type: DataType) -> pl.Expr:
+    """The schools as stored: NULL where they are just the record's own school (db.entities.OWN_SCHOOL)."""
+    own = OWN_SCHOOL.get(data_type)
+    if own is None:
+        return pl.col(SCHOOLS)
+    return pl.when(pl.col(SCHOOLS) == pl.concat_list(pl.col(own))).then(None).otherwise(pl.col(SCHOOLS))
 
 
 @dataclass(frozen=True)
@@ -134,7 +152,8 @@ async def apply_versions(
     Fills `plan.deleted_schools` from the tombstones written (the schools the deleted records counted in).
     """
     # Each COPY chunk is gathered in key order on its own, so the versions are never copied whole.
-    await copy_versions(conn, plan.data_type, versions.frame, order=versions.order, on_rows=on_rows)
+    with timed(f"  copy {versions.frame.height} versions"):
+        await copy_versions(conn, plan.data_type, versions.frame, order=versions.order, on_rows=on_rows)
     # Only keys that had a current version need closing: brand-new sourcedIds (most of a first import) have none.
     # The known keys are looked up among the written ones: a set of the few written, not of every known key (and
     # none at all for a type the tenant never had).
@@ -142,7 +161,8 @@ async def apply_versions(
     replaced = plan.known.filter(plan.known.is_in(written.implode())).to_list() if plan.known.len() else []
     carried = [(key, VersionKind.DELETED, line) for key, line in plan.deleted.select(SOURCED_ID, LINE).iter_rows()]
     carried += [(key, VersionKind.KEPT, None) for key in plan.kept.to_list()]
-    schools = await supersede(conn, tenant_id, plan.data_type, applied_seq, replaced, carried)
+    with timed(f"  close {len(replaced) + len(carried)} versions"):
+        schools = await supersede(conn, tenant_id, plan.data_type, applied_seq, replaced, carried)
     plan.deleted_schools = schools.filter(pl.col(SOURCED_ID).is_in(plan.deleted[SOURCED_ID].implode())).rename(
         {"schools": SCHOOLS}
     )

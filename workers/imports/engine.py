@@ -41,10 +41,10 @@ from workers.imports.stages import (
     plan_last,
     plan_rows,
     read_in_turn,
-    timed,
     wait_out,
 )
 from workers.imports.state import Snapshot, load_snapshot
+from workers.imports.timing import timed
 from workers.progress import SyncCancelled
 
 log = logging.getLogger(__name__)

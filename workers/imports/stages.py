@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import dataclasses
-import logging
-import time
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -26,21 +23,13 @@ from workers.imports.apply import Versions, apply_versions, prepared_in_turn, wr
 from workers.imports.model import ImportOptions, TypeRows
 from workers.imports.plan import References, TypePlan, fold_package, plan_type, school_map
 from workers.imports.schools import SchoolMap
-
-timing = logging.getLogger("oneroster_sync.timing")
+from workers.imports.timing import timed
 
 LAST = DataType.ENROLLMENTS
 
 T = TypeVar("T")
 
 ThreadProgress = Callable[[str, int, int | None], None]
-
-
-@contextlib.contextmanager
-def timed(step: str) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    timing.debug("%s: %.3fs", step, time.perf_counter() - started)
 
 
 def _silent(phase: str, processed: int, total: int | None) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 from hypothesis import strategies as st
 
-from db.entities import TABLES, TYPE_CODES, VersionKind
+from db.entities import TABLES, TYPE_CODES, VersionKind, schools_sql
 from oneroster_csv.model import DataType
 from oneroster_csv.spec import file_spec
 from tests.workers.imports.conftest import District
@@ -339,7 +339,7 @@ async def sync_records(district: District, sync_id: int) -> list[Record]:
     for data_type, mode in modes.items():
         table = TABLES[data_type]
         own = await district.pool.fetch(
-            f"""SELECT "sourcedId", line, kind, invalid, schools, issues FROM {table}
+            f"""SELECT "sourcedId", line, kind, invalid, {schools_sql(data_type)} AS schools, issues FROM {table}
                 WHERE tenant_id = $1 AND valid_from = $2 AND kind <> $3""",
             tenant,
             seq,
@@ -348,7 +348,7 @@ async def sync_records(district: District, sync_id: int) -> list[Record]:
         rows = [(r, Outcome(r["kind"]).name) for r in own]
         if mode == "bulk":
             across = await district.pool.fetch(
-                f"""SELECT "sourcedId", line, kind, invalid, schools, issues FROM {table}
+                f"""SELECT "sourcedId", line, kind, invalid, {schools_sql(data_type)} AS schools, issues FROM {table}
                     WHERE tenant_id = $1 AND valid_from < $2 AND (valid_to IS NULL OR valid_to > $2) AND kind <> $3
                       AND kind <> $4""",
                 tenant,
