@@ -21,7 +21,7 @@ import asyncpg
 import polars as pl
 
 from db import imports as db_imports
-from db.entities import TYPE_CODES, current_schools, current_values, has_current
+from db.entities import TYPE_CODES, current_keys, current_schools, current_values, has_current
 from db.pool import Connection
 from oneroster_csv import PackageError, PackageReader
 from oneroster_csv.api import Package
@@ -30,6 +30,7 @@ from workers.imports.apply import prepare_versions, write_all_outcomes
 from workers.imports.diff import INVALID, content_columns, field_changes
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.plan import References, TypePlan, counted_items, hold_for, needed_types, summarize
+from workers.imports.schools import SchoolMap
 from workers.imports.stages import (
     LAST,
     Folded,
@@ -40,7 +41,8 @@ from workers.imports.stages import (
     plan_files,
     plan_last,
     plan_rows,
-    read_in_turn,
+    read_first,
+    read_last,
     wait_out,
 )
 from workers.imports.state import Snapshot, load_snapshot
@@ -168,22 +170,25 @@ async def _run(
         if status != "RUNNING":
             raise AlreadyFinished(status)
         held = await _check_held(conn, tenant_id, sync_id) if approving else None
-        # The files parse in a thread while PostgreSQL streams out the current keys: two cores, both busy.
+        # The files parse in a thread while PostgreSQL streams out the current data: two cores, both busy. The last
+        # file's keys come later, while the first part is planned.
         parsing = Parsing(reader, step)
         step("parsing", 0, parsing.total)
-        # On a tenant's first import of the last file, its other files are written while it is read.
         threads = Threads(overlap=not await has_current(conn, tenant_id, LAST))
-        reading, reading_last = read_in_turn(reader, options, parsing, threads)
+        reading = read_first(reader, options, parsing, threads)
+        needed = needed_types(reader.modes)
+        first = None
         try:
             try:
                 with timed("load snapshot"):
-                    snapshot = await load_snapshot(conn, tenant_id, needed_types(reader.modes))
+                    snapshot = await load_snapshot(conn, tenant_id, needed - {LAST})
             finally:
                 package, rows = await reading
-            first = _First(package, rows, snapshot, reading_last, parsing, threads)
+            first = _First(package, rows, snapshot, reader, parsing, threads, LAST in needed)
             return await _diff_and_apply(conn, tenant_id, sync_id, first, options, progress, ignore_hold, held)
         finally:
-            await wait_out(reading_last)
+            if first is not None and first.reading_last is not None:
+                await wait_out(first.reading_last)
             threads.close()
 
 
@@ -240,9 +245,11 @@ class _First:
     package: Package
     rows: dict[DataType, TypeRows]
     snapshot: Snapshot
-    reading_last: asyncio.Task[Folded | None]
+    reader: PackageReader
     parsing: Parsing
     threads: Threads
+    last_keys: bool  # whether the last file's current keys are needed (not yet in the snapshot)
+    reading_last: asyncio.Task[Folded] | None = None
 
 
 async def _diff_and_apply(
@@ -258,21 +265,22 @@ async def _diff_and_apply(
     base_seq = await db_imports.last_applied_seq(conn, tenant_id)
     step = _thread_progress(progress, asyncio.get_running_loop())
     references = References(first.snapshot, options)
-    with timed("plan"):
-        plans, schools = await first.threads.first(plan_files, first.package, first.rows, references, None)
-    # The first files are written while the last one is read when the tenant has none of the last file's records:
-    # then PostgreSQL has most to write (a first import), and the last file cannot hold the sync (a hold needs
-    # current records to delete), so what is held is known from the first files. Once the tenant has them, the diff
-    # leaves little to write, and planning the last file beside the current keys would only cost memory.
-    overlap = first.threads.overlap and not options.dry_run and (ignore_hold or hold_for(plans, options) is None)
-    applied_seq = await db_imports.next_applied_seq(conn) if overlap else None
-    versions_of = None if applied_seq is None else functools.partial(prepare_versions, tenant_id=tenant_id,
-                                                                      applied_seq=applied_seq)  # fmt: skip
+    plans, schools = await _plan_first(conn, tenant_id, first, references, options)
+    # The first part is written while the last file is read and planned, in a savepoint: should the last file hold
+    # the sync after all (a mass deletion), what the first part wrote is rolled back.
+    early = not options.dry_run and (ignore_hold or hold_for(plans, options) is None)
+    early_seq = await db_imports.next_applied_seq(conn) if early else None
+    versions_of = None if early_seq is None else functools.partial(prepare_versions, tenant_id=tenant_id,
+                                                                    applied_seq=early_seq)  # fmt: skip
+    assert first.reading_last is not None, "started with the first part's planning"
     last = asyncio.create_task(plan_last(first.reading_last, references, schools, step, versions_of, first.threads))
+    savepoint = None
     try:
-        if applied_seq is not None:
+        if early_seq is not None:
+            savepoint = conn.transaction()
+            await savepoint.start()
             await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
-            await apply_plans(conn, plans, tenant_id, sync_id, applied_seq)
+            await apply_plans(conn, plans, tenant_id, sync_id, early_seq)
         await progress("parsing", first.parsing.done, first.parsing.total)  # a cancel's checkpoint
     except BaseException:
         await wait_out(last)
@@ -283,18 +291,20 @@ async def _diff_and_apply(
     hold = None if (ignore_hold or options.dry_run) else hold_for(plans, options)
     if held is not None:
         _same_as_held(plans, held)
+    if savepoint is not None:
+        await (savepoint.commit() if hold is None else savepoint.rollback())
     await progress("applying", 0, total)
+    applied_seq: int | None = None
     if options.dry_run or hold is not None:
-        assert applied_seq is None, "a sync that applies nothing wrote nothing"
         for plan in plans:
             await _explain(conn, tenant_id, plan)
             await write_all_outcomes(conn, plan, tenant_id, sync_id)
-    elif applied_seq is None:
+    elif early_seq is None:
         applied_seq = await db_imports.next_applied_seq(conn)
         await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
         await apply_plans(conn, plans, tenant_id, sync_id, applied_seq, _applying(progress, 0, total))
     else:
-        done = sum(plan_rows(p) for p in written)
+        applied_seq, done = early_seq, sum(plan_rows(p) for p in written)
         await apply_plans(conn, planned.plans, tenant_id, sync_id, applied_seq, _applying(progress, done, total),
                           planned.versions)  # fmt: skip
     await progress("applying", total, total)  # the last checkpoint: a cancel requested until now still stops it
@@ -309,6 +319,26 @@ async def _diff_and_apply(
     await db_imports.finish_sync(conn, tenant_id, sync_id, status=status, counts=counts, applied_seq=applied_seq,
                                  base_seq=base_seq, hold=hold, findings=findings)  # fmt: skip
     return ImportResult(sync_id, status, counts, summaries, hold)
+
+
+async def _plan_first(
+    conn: Connection, tenant_id: int, first: _First, references: References, options: ImportOptions
+) -> tuple[list[TypePlan], SchoolMap]:
+    """Start reading the last file, and plan the first part (after that read, when both share a thread: the last
+    file's rows and the first part's plans are then not both being made at once) while PostgreSQL streams out the
+    last file's current keys."""
+    first.reading_last = read_last(first.reader, options, first.parsing, first.threads)
+    planning = asyncio.create_task(first.threads.first(plan_files, first.package, first.rows, references, None))
+    keys = None
+    try:
+        if first.last_keys:
+            with timed("load last keys"):
+                keys = await current_keys(conn, tenant_id, LAST)
+    finally:
+        await wait_out(planning)
+    if keys is not None:
+        first.snapshot.keys[LAST] = keys  # once planned: the planning thread reads the snapshot
+    return planning.result()
 
 
 def _applying(progress: Progress, done: int, total: int) -> Callable[[int], Coroutine[Any, Any, None]]:

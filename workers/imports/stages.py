@@ -1,9 +1,10 @@
 """The stages between an opened package and its written versions, and how they overlap.
 
 A package is read in two parts: every file but the last one (enrollments: the largest, and referenced by no other
-file), then the last, each read, folded, resolved and planned in a thread of its own. On a tenant's first import,
-the first part's versions are written while the last file is read and planned: PostgreSQL's share of such an import
-is mostly writing, the engine's mostly parsing, and done in turn one of the two cores would wait for the other.
+file), then the last, each read, folded, resolved and planned in turn (`Threads`). The first part is planned while
+PostgreSQL streams out the last file's current keys, and its versions are written while the last file is read and
+planned: PostgreSQL's share of an import is mostly reading keys and writing versions, the engine's mostly parsing,
+and done in turn one of the two cores would wait for the other.
 """
 
 from __future__ import annotations
@@ -91,12 +92,12 @@ def plan_files(
 
 class Threads:
     """Where the parts of the package are read and planned: all the work on a part's data happens in one thread, so
-    the memory it frees is reused by its next step (the allocator keeps freed memory a while, per thread). `overlap`:
-    a thread for each part, the last one read and planned while the first is written; else one thread for both, in
-    turn, as memory is then shared with the tenant's current keys."""
+    the memory it frees is reused by its next step (the allocator keeps freed memory a while, per thread). `overlap`
+    (a tenant's first import of the last file, when PostgreSQL has most to write): a thread for each part, the last
+    file read and planned while the first part is planned and written; else one thread for both, each step in turn,
+    as memory is then shared with the tenant's current keys."""
 
     def __init__(self, overlap: bool) -> None:
-        self.overlap = overlap
         self._first = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-first")
         self._last = (
             concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-last") if overlap else self._first
@@ -113,20 +114,18 @@ class Threads:
         self._last.shutdown(wait=False)
 
 
-def read_in_turn(
+def read_first(
     reader: PackageReader, options: ImportOptions, parsing: Parsing, threads: Threads
-) -> tuple[asyncio.Task[Folded], asyncio.Task[Folded | None]]:
-    """Tasks reading and folding the package's first part, then its last file, one after the other."""
-    first = asyncio.create_task(threads.first(read_and_fold, reader, options, parsing, first_types(reader)))
+) -> asyncio.Task[Folded]:
+    """A task reading and folding every file but the last."""
+    return asyncio.create_task(threads.first(read_and_fold, reader, options, parsing, first_types(reader)))
 
-    async def then_last() -> Folded | None:
-        try:
-            await first
-        except BaseException:
-            return None  # the first part's task tells its failure
-        return await threads.last(read_and_fold, reader, options, parsing, [LAST])
 
-    return first, asyncio.create_task(then_last())
+def read_last(
+    reader: PackageReader, options: ImportOptions, parsing: Parsing, threads: Threads
+) -> asyncio.Task[Folded]:
+    """A task reading and folding the last file."""
+    return asyncio.create_task(threads.last(read_and_fold, reader, options, parsing, [LAST]))
 
 
 async def wait_out(task: asyncio.Task[Any]) -> None:
@@ -146,7 +145,7 @@ class Last:
 
 
 async def plan_last(
-    reading: Awaitable[Folded | None],
+    reading: Awaitable[Folded],
     references: References,
     schools: SchoolMap,
     step: ThreadProgress,
@@ -155,9 +154,7 @@ async def plan_last(
 ) -> Last:
     """Plan the last file once read; `versions_of` (when the sync applies what it plans) prepares its versions in
     the same thread, so they are ready to write when the other files' are written."""
-    read = await reading
-    assert read is not None, "the last file is planned after the first part was read"
-    package, rows = read
+    package, rows = await reading
     step("validating", 0, None)
 
     def plan() -> Last:
