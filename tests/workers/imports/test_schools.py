@@ -8,6 +8,7 @@ administrator; e1, e2 in k1 (s1), e3 in k2 (s2); u2's demographics.
 from __future__ import annotations
 
 from db.entities import TYPE_CODES
+from db.entities_read import entities_by_keys
 from oneroster_csv.model import DataType
 from tests.workers.imports.conftest import District, summary
 from tests.workers.imports.packages import (
@@ -131,3 +132,23 @@ async def test_sync_level_figures_add_up_the_summary(district: District) -> None
     )
     assert stored is not None
     assert tuple(stored) == (result.counts["records"], result.counts["errors"], result.counts["warnings"])
+
+
+async def test_a_record_counting_in_its_own_school_stores_no_school_list(district: District) -> None:
+    # migration 0004: a class's or enrollment's schools are stored only when they differ from its schoolSourcedId
+    pkg = base_pkg()
+    pkg.rows["classes"].append(klass("k9", "c2", "dep1"))
+    pkg.rows["enrollments"].append(enrollment("e9", "k9", "dep1", "u2"))
+    await run(district, pkg)
+    stored = {
+        (table, row["sourcedId"]): row["schools"]
+        for table in ("classes_versions", "enrollments_versions")
+        for row in await district.pool.fetch(
+            f'SELECT "sourcedId", schools FROM {table} WHERE tenant_id = $1', district.tenant.id
+        )
+    }
+    assert stored[("classes_versions", "k1")] is None and stored[("enrollments_versions", "e1")] is None
+    assert stored[("classes_versions", "k9")] == ["s1"] and stored[("enrollments_versions", "e9")] == ["s1"]
+    async with district.pool.acquire() as conn:
+        entities = await entities_by_keys(conn, district.tenant.id, [(DataType.ENROLLMENTS, k) for k in ("e1", "e9")])
+    assert [entities[(DataType.ENROLLMENTS, k)].schools for k in ("e1", "e9")] == [["s1"], ["s1"]]
