@@ -103,8 +103,8 @@ def _jsonb(series: pl.Series) -> list[Part]:
 
 
 def _text_array(series: pl.Series) -> list[Part]:
-    """A text[] from a List(String) column (elements must not be null; a NULL list is an empty array here, NULL
-    where the column takes NULL: `encoder`).
+    """A text[] from a List(String) column (elements must not be null; a NULL list is an empty array here, NULL in
+    `_nullable_text_array`).
 
     Header: ndim, has-nulls flag, element type oid, then per dimension its length and lower bound (1).
     """
@@ -141,21 +141,21 @@ def _all_null(series: pl.Series) -> bool:
 
 
 def encoder(pg_type: str, nullable: bool = True) -> Encoder:
-    """The field encoder of a column of `pg_type` (as `format_type` names it); a NULL list in a text[] column that
-    takes no NULL (`nullable` false) is written as an empty array."""
+    """The field encoder of a column of `pg_type` (as `format_type` names it); `nullable`: whether the column takes
+    NULL (a text[] column that does not gets an empty array for a NULL list)."""
+    if pg_type == "text[]" and not nullable:
+        return _text_array
     if pg_type in _INTS:
         chosen = _integer(*_INTS[pg_type])
-    elif pg_type == "text[]":
-        chosen = _nullable_text_array if nullable else _text_array
     else:
-        encoders: dict[str, Encoder] = {"text": _text, "jsonb": _jsonb, "boolean": _boolean}
+        encoders: dict[str, Encoder] = {"text": _text, "jsonb": _jsonb, "boolean": _boolean,
+                                        "text[]": _nullable_text_array}  # fmt: skip
         if pg_type not in encoders:
             raise TypeError(f"no binary COPY encoder for {pg_type}")
         chosen = encoders[pg_type]
-    nullable = nullable or pg_type != "text[]"
 
     def encode(series: pl.Series) -> list[Part]:
-        return [_NULL] if nullable and _all_null(series) else chosen(series)
+        return [_NULL] if _all_null(series) else chosen(series)
 
     return encode
 
