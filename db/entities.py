@@ -83,28 +83,29 @@ _SMALL_READ, _GATHER_SECONDS = 64 * 2**10, 0.001
 async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], *args: object) -> pl.DataFrame:
     """A query's rows as a frame, parsed from CSV as they stream in (a million keys never sit in memory as text)."""
     parts: list[pl.DataFrame] = []
-    pending = bytearray()
-    quoted = False
+    chunks: list[bytes] = []
+    pending = 0
 
-    def parse(data: bytes) -> None:
+    def parse() -> None:
+        data = b"".join(chunks)
+        chunks.clear()
         parts.append(pl.read_csv(data, has_header=False, new_columns=list(schema), schema_overrides=schema))
 
     async def receive(chunk: bytes) -> None:
-        nonlocal quoted
-        pending.extend(chunk)
-        # A cut at a line end is a row boundary unless a quoted value holds a line break: once a value is quoted,
-        # the rest is parsed in one piece at the end.
-        quoted = quoted or b'"' in chunk
-        if len(pending) >= _PARSE_BYTES and not quoted:
-            cut = pending.rfind(b"\n") + 1
-            parse(bytes(pending[:cut]))
-            del pending[:cut]
+        # Every chunk ends at a row's end, so the chunks gathered so far parse on their own: PostgreSQL sends each
+        # row of a COPY out as one CopyData message, and asyncpg hands over whole messages only.
+        nonlocal pending
+        chunks.append(chunk)
+        pending += len(chunk)
+        if pending >= _PARSE_BYTES:
+            parse()
+            pending = 0
         if len(chunk) < _SMALL_READ:
             await asyncio.sleep(_GATHER_SECONDS)
 
     await conn.copy_from_query(sql, *args, output=receive, format="csv")
-    if pending:
-        parse(bytes(pending))
+    if chunks:
+        parse()
     if not parts:
         return pl.DataFrame(schema=schema)
     return pl.concat(parts)

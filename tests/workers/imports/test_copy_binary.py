@@ -70,7 +70,7 @@ async def test_rows_written_in_the_given_order_chunk_by_chunk(
 async def test_rows_copied_out_are_parsed_as_they_stream_in(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(entities, "_PARSE_BYTES", 4096)  # many parses over the plain rows, up to the first quote
+    monkeypatch.setattr(entities, "_PARSE_BYTES", 4096)  # many parses, rows with quotes and line breaks among them
     odd = ["", None, "a,b", 'say "hi"', "two\nlines", "after"]
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("CREATE TEMP TABLE streamed ON COMMIT DROP AS "
