@@ -78,13 +78,15 @@ _PARSE_BYTES = 8 * 2**20
 # asyncpg hands over each socket read, about 12 KB as PostgreSQL streams a COPY out, at some 70 us of event-loop work
 # each (half the cost of reading a million keys): after a small read, a pause lets the next one gather more.
 _SMALL_READ, _GATHER_SECONDS = 64 * 2**10, 0.001
+# Only once a stream is long: the result of a small query (most of a snapshot's) would wait for nothing.
+_GATHER_AFTER = 2**20
 
 
 async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], *args: object) -> pl.DataFrame:
     """A query's rows as a frame, parsed from CSV as they stream in (a million keys never sit in memory as text)."""
     parts: list[pl.DataFrame] = []
     chunks: list[bytes] = []
-    pending = 0
+    pending = received = 0
 
     def parse() -> None:
         data = b"".join(chunks)
@@ -94,13 +96,14 @@ async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], 
     async def receive(chunk: bytes) -> None:
         # Every chunk ends at a row's end, so the chunks gathered so far parse on their own: PostgreSQL sends each
         # row of a COPY out as one CopyData message, and asyncpg hands over whole messages only.
-        nonlocal pending
+        nonlocal pending, received
         chunks.append(chunk)
         pending += len(chunk)
+        received += len(chunk)
         if pending >= _PARSE_BYTES:
             parse()
             pending = 0
-        if len(chunk) < _SMALL_READ:
+        if len(chunk) < _SMALL_READ and received >= _GATHER_AFTER:
             await asyncio.sleep(_GATHER_SECONDS)
 
     await conn.copy_from_query(sql, *args, output=receive, format="csv")
