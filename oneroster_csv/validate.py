@@ -199,7 +199,7 @@ def _status_rules(c: _Collector, values: dict[str, pl.Series], norms: dict[str, 
                     scoped=False,
                 )
             return
-        deleting = status.str.to_lowercase() == "tobedeleted"  # lenient: TOBEDELETED is a deletion request too
+        deleting = _deletion_requests(status)
         c.add(deleting, "row.tobedeleted_in_bulk", HARD, "status", pl.lit(
             "status tobedeleted is not allowed in a bulk file: leave the record out of the file to delete it"),
             scoped=False)  # fmt: skip
@@ -231,6 +231,14 @@ def _status_rules(c: _Collector, values: dict[str, pl.Series], norms: dict[str, 
         _q("dateLastModified")), scoped=False)  # fmt: skip
     _leniency(c, ColumnSpec("status", Kind.ENUM), sn, scoped=False)
     _leniency(c, ColumnSpec("dateLastModified", Kind.DATETIME), dn, scoped=False)
+
+
+def _deletion_requests(status: pl.Series) -> pl.Series:
+    """Rows whose status is tobedeleted, in any case (lenient: TOBEDELETED is a deletion request too). A status
+    column left blank throughout, as bulk files mostly leave it, needs no lowercasing of a million nulls."""
+    if status.null_count() == status.len():
+        return pl.repeat(False, status.len(), eager=True)
+    return (status.str.to_lowercase() == "tobedeleted").fill_null(False)
 
 
 def _semantic(c: _Collector, out: pl.DataFrame, names: tuple[str, ...], version: str,
@@ -389,7 +397,7 @@ def validate(
         name: nz.unchanged(s) if clean.get(name) else _normalise(spec.column(name), s, strict)
         for name, s in trimmed.items()
     }
-    deleting = (trimmed["status"].str.to_lowercase() == "tobedeleted").fill_null(False)
+    deleting = _deletion_requests(trimmed["status"])
     scope = ~deleting if mode is FileMode.DELTA else pl.repeat(True, n, eager=True)
     c = _Collector(base, [], scope)
     for col in spec.columns:
