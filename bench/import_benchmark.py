@@ -3,15 +3,16 @@
     python -m bench.import_benchmark [--dsn postgresql://postgres@127.0.0.1:5432/postgres] [--data /tmp/ors-bench]
                                      [--rounds 3]
 
-In each round, on the same server: the floor (`\\copy` of the day-1 and day-2 CSV files into UNLOGGED text tables,
-bench/floor.py), then a day-1 import into a new tenant, a day-2 import and a re-import of day 2, each in a fresh
-worker process (so its peak memory is its own). Every timed step, floor and imports alike, starts after a CHECKPOINT:
-a day-1 import writes about half of `max_wal_size` in WAL, so without it the next steps ran during a checkpoint that
-the previous step's writes had started (flushing its data while they wait on their own WAL flushes), and each step's
-time depended on what ran before it. For the same reason (day 2 comes a day after day 1), the database is vacuumed
-after each import, as autovacuum does within a minute of one: without it, day 2's first read of day 1's rows would
-set their hint bits and write their pages back, a cost production imports never meet. Prints per-round times, the
-median ratios over the rounds, the workers' peak memory and the storage each import added.
+In each round, on the same server and a database of the round's own (so the rounds are the same trial): the floor
+(`\\copy` of the day-1 and day-2 CSV files into UNLOGGED text tables, bench/floor.py), then a day-1 import into a new
+tenant, a day-2 import and a re-import of day 2, each in a fresh worker process (so its peak memory is its own).
+Every timed step, floor and imports alike, starts after a CHECKPOINT: a day-1 import writes about half of
+`max_wal_size` in WAL, so without it the next steps ran during a checkpoint that the previous step's writes had
+started (flushing its data while they wait on their own WAL flushes), and each step's time depended on what ran before
+it. For the same reason (day 2 comes a day after day 1), the database is vacuumed after each import, as autovacuum
+does within a minute of one: without it, day 2's first read of day 1's rows would set their hint bits and write their
+pages back, a cost production imports never meet. Prints per-round times, the median ratios over the rounds, the
+workers' peak memory and the storage each import added.
 """
 
 from __future__ import annotations
@@ -118,6 +119,50 @@ async def drop_database(admin_dsn: str, url: str) -> None:
         await conn.close()
 
 
+async def run_round(dsn: str, number: int, day1: Path, day2: Path) -> dict[str, Any]:
+    """One round on a database of its own, dropped afterwards: the rounds are the same trial (in a shared one, each
+    round's day 2 would also scan the earlier rounds' districts for its current keys)."""
+    database_url = await prepare_database(dsn)
+    try:
+        await checkpoint(dsn)
+        floor1 = await copy_floor(dsn, day1)
+        await checkpoint(dsn)
+        floor2 = await copy_floor(dsn, day2)
+        tenant = await create_tenant(database_url)
+        before = await storage(database_url)
+        await checkpoint(dsn)
+        first = run_worker(database_url, tenant, day1)
+        await vacuum(database_url)
+        after1 = await storage(database_url)
+        await checkpoint(dsn)
+        second = run_worker(database_url, tenant, day2)
+        await vacuum(database_url)
+        after2 = await storage(database_url)
+        await checkpoint(dsn)
+        again = run_worker(database_url, tenant, day2)
+        await vacuum(database_url)
+        after3 = await storage(database_url)
+        row = {
+            "round": number, "floor_day1": floor1, "floor_day2": floor2,
+            "day1": first, "day2": second, "reimport": again,
+            "ratio_day1": first["seconds"] / floor1, "ratio_day2": second["seconds"] / floor2,
+            "ratio_reimport": again["seconds"] / floor2,
+            "storage_day1": after1 - before, "storage_day2": after2 - after1, "storage_reimport": after3 - after2,
+        }  # fmt: skip
+        print(
+            f"round {number}: floor {floor1:.2f}s / {floor2:.2f}s | day 1 {first['seconds']:.2f}s "
+            f"({row['ratio_day1']:.2f}x, {first['status']}, peak {first['peak_mib']:.0f} MiB) | day 2 "
+            f"{second['seconds']:.2f}s ({row['ratio_day2']:.2f}x, peak {second['peak_mib']:.0f} MiB) | re-import "
+            f"{again['seconds']:.2f}s ({row['ratio_reimport']:.2f}x) | storage "
+            f"+{row['storage_day1'] / 2**20:.0f} / +{row['storage_day2'] / 2**20:.1f} / "
+            f"+{row['storage_reimport'] / 2**20:.1f} MiB",
+            flush=True,
+        )
+        return row
+    finally:
+        await drop_database(dsn, database_url)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -125,47 +170,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     day1, day2 = ensure_packages(args.data)
-    database_url = await prepare_database(args.dsn)
-    rounds: list[dict[str, Any]] = []
-    try:
-        for number in range(1, args.rounds + 1):
-            await checkpoint(args.dsn)
-            floor1 = await copy_floor(args.dsn, day1)
-            await checkpoint(args.dsn)
-            floor2 = await copy_floor(args.dsn, day2)
-            tenant = await create_tenant(database_url)
-            before = await storage(database_url)
-            await checkpoint(args.dsn)
-            first = run_worker(database_url, tenant, day1)
-            await vacuum(database_url)
-            after1 = await storage(database_url)
-            await checkpoint(args.dsn)
-            second = run_worker(database_url, tenant, day2)
-            await vacuum(database_url)
-            after2 = await storage(database_url)
-            await checkpoint(args.dsn)
-            again = run_worker(database_url, tenant, day2)
-            await vacuum(database_url)
-            after3 = await storage(database_url)
-            row = {
-                "round": number, "floor_day1": floor1, "floor_day2": floor2,
-                "day1": first, "day2": second, "reimport": again,
-                "ratio_day1": first["seconds"] / floor1, "ratio_day2": second["seconds"] / floor2,
-                "ratio_reimport": again["seconds"] / floor2,
-                "storage_day1": after1 - before, "storage_day2": after2 - after1, "storage_reimport": after3 - after2,
-            }  # fmt: skip
-            rounds.append(row)
-            print(
-                f"round {number}: floor {floor1:.2f}s / {floor2:.2f}s | day 1 {first['seconds']:.2f}s "
-                f"({row['ratio_day1']:.2f}x, {first['status']}, peak {first['peak_mib']:.0f} MiB) | day 2 "
-                f"{second['seconds']:.2f}s ({row['ratio_day2']:.2f}x, peak {second['peak_mib']:.0f} MiB) | re-import "
-                f"{again['seconds']:.2f}s ({row['ratio_reimport']:.2f}x) | storage "
-                f"+{row['storage_day1'] / 2**20:.0f} / +{row['storage_day2'] / 2**20:.1f} / "
-                f"+{row['storage_reimport'] / 2**20:.1f} MiB",
-                flush=True,
-            )
-    finally:
-        await drop_database(args.dsn, database_url)
+    rounds = [await run_round(args.dsn, number, day1, day2) for number in range(1, args.rounds + 1)]
 
     def median(key: str) -> float:
         return float(statistics.median(r[key] for r in rounds))
