@@ -12,7 +12,8 @@ started (flushing its data while they wait on their own WAL flushes), and each s
 it. For the same reason (day 2 comes a day after day 1), the database is vacuumed after each import, as autovacuum
 does within a minute of one: without it, day 2's first read of day 1's rows would set their hint bits and write their
 pages back, a cost production imports never meet. Prints per-round times, the median ratios over the rounds, the
-workers' peak memory and the storage each import added.
+workers' peak memory, the storage each import added, and the CPU each import took in the worker and in PostgreSQL
+(with two cores, half their sum is the least wall time the import's own work allows).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -163,6 +165,19 @@ async def run_round(dsn: str, number: int, day1: Path, day2: Path) -> dict[str, 
         await drop_database(dsn, database_url)
 
 
+def cpu_line(imports: list[dict[str, Any]]) -> str:
+    """The median CPU seconds of the imports in the worker and in PostgreSQL, and what their sum allows at best on
+    this machine's cores (both busy throughout): how far the import is from being bound by its own work."""
+    worker = statistics.median(i["cpu"] for i in imports)
+    servers = [i["server_cpu"] for i in imports if i.get("server_cpu") is not None]
+    wall = statistics.median(i["seconds"] for i in imports)
+    if not servers:
+        return f"worker {worker:.2f}s (PostgreSQL's not readable here), wall {wall:.2f}s"
+    server, cores = statistics.median(servers), os.cpu_count() or 1
+    return (f"worker {worker:.2f}s + PostgreSQL {server:.2f}s = {worker + server:.2f}s, at best "
+            f"{(worker + server) / cores:.2f}s on {cores} cores; wall {wall:.2f}s")  # fmt: skip
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -180,6 +195,8 @@ async def main() -> None:
     print(f"median ratio day 2 / floor: {median('ratio_day2'):.2f} (target <= 1.5)")
     print(f"median ratio re-import of day 2 / floor: {median('ratio_reimport'):.2f}")
     print(f"worker peak memory: {peak:.0f} MiB (target < 1024)")
+    for name, key in (("day 1", "day1"), ("day 2", "day2"), ("re-import", "reimport")):
+        print(f"CPU of {name}: {cpu_line([r[key] for r in rounds])}")
     day1_storage = median("storage_day1")
     print(f"storage added: day 1 {day1_storage / 2**20:.0f} MiB, day 2 {median('storage_day2') / 2**20:.1f} MiB "
           f"({100 * median('storage_day2') / day1_storage:.1f}%), re-import of day 2 "
