@@ -87,6 +87,7 @@ async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], 
     parts: list[pl.DataFrame] = []
     chunks: list[bytes] = []
     pending = received = 0
+    whole = False  # a chunk ended inside a row: the rest is parsed in one piece at the end
 
     def parse() -> None:
         data = b"".join(chunks)
@@ -95,12 +96,14 @@ async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], 
 
     async def receive(chunk: bytes) -> None:
         # Every chunk ends at a row's end, so the chunks gathered so far parse on their own: PostgreSQL sends each
-        # row of a COPY out as one CopyData message, and asyncpg hands over whole messages only.
-        nonlocal pending, received
+        # row of a COPY out as one CopyData message, and asyncpg hands over whole messages only. (Checked, should
+        # that ever change.)
+        nonlocal pending, received, whole
         chunks.append(chunk)
         pending += len(chunk)
         received += len(chunk)
-        if pending >= _PARSE_BYTES:
+        whole = whole or not chunk.endswith(b"\n")
+        if pending >= _PARSE_BYTES and not whole:
             parse()
             pending = 0
         if len(chunk) < _SMALL_READ and received >= _GATHER_AFTER:

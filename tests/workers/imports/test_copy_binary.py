@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import asyncpg
 import polars as pl
@@ -79,3 +80,22 @@ async def test_rows_copied_out_are_parsed_as_they_stream_in(
         schema: dict[str, pl.DataType] = {"i": pl.Int32(), "v": pl.String()}
         frame = await entities._copy_out(conn, "SELECT i, v FROM streamed ORDER BY i", schema)
     assert frame["v"].to_list() == [f"value {i}" for i in range(100_000)] + odd
+
+
+async def test_chunks_cut_inside_a_row_are_parsed_whole(pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(entities, "_PARSE_BYTES", 64)
+    real = asyncpg.Connection.copy_from_query
+
+    async def cut_in_three(self: asyncpg.Connection, query: str, *args: object, output: Any, **kw: Any) -> str:
+        async def split(chunk: bytes) -> None:  # as a driver handing over arbitrary pieces would
+            third = max(1, len(chunk) // 3)
+            for start in range(0, len(chunk), third):
+                await output(chunk[start : start + third])
+
+        return await real(self, query, *args, output=split, **kw)
+
+    monkeypatch.setattr(asyncpg.Connection, "copy_from_query", cut_in_three)
+    async with pool.acquire() as conn:
+        schema: dict[str, pl.DataType] = {"i": pl.Int32(), "v": pl.String()}
+        frame = await entities._copy_out(conn, "SELECT i, 'row ' || i FROM generate_series(0, 2999) AS i", schema)
+    assert frame["v"].to_list() == [f"row {i}" for i in range(3000)]
