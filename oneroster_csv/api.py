@@ -148,7 +148,7 @@ class PackageReader:
         self.strict = strict
         self.severities = severities
         self.files = open_package(source, strict=strict, limits=limits)
-        self.manifest = parse_manifest(self.files.files[MANIFEST], strict=strict)
+        self.manifest = parse_manifest(self.files.files[MANIFEST].load(), strict=strict)
         self.present = {stem: self.files.names[stem] for stem in self.files.files if stem != MANIFEST}
         self.notes = [*self.files.notes, *self.manifest.notes, *_consistency(self.manifest, self.present, strict)]
 
@@ -164,7 +164,7 @@ class PackageReader:
     @property
     def csv_bytes(self) -> int:
         """Bytes of the supplied files still to parse (the unit of `read`'s progress)."""
-        return sum(len(self.files.files[t.value]) for t, mode in self.modes.items() if mode is not FileMode.ABSENT)
+        return sum(self.files.files[t.value].size for t, mode in self.modes.items() if mode is not FileMode.ABSENT)
 
     def read(self, on_file: Callable[[int], None] | None = None, types: Collection[DataType] | None = None) -> Package:
         """Parse the supplied files (of `types` only, if given); each file's raw bytes are released once it is
@@ -177,9 +177,9 @@ class PackageReader:
         for data_type, mode in modes.items():
             if mode is FileMode.ABSENT or (types is not None and data_type not in types):
                 continue
-            size = len(self.files.files[data_type.value])
+            entry = self.files.files.pop(data_type.value)
             tables[data_type] = read_file(
-                self.files.files.pop(data_type.value),  # read_file holds the only reference and frees it early
+                entry.load(),  # read here, in the parsing thread; read_file holds the only reference and frees it early
                 data_type,
                 version=self.manifest.version,
                 mode=mode,
@@ -188,7 +188,7 @@ class PackageReader:
                 file_name=self.present[data_type.value],
             )
             if on_file is not None:
-                on_file(size)
+                on_file(entry.size)
         source_props = {k: v for k, v in self.manifest.properties.items() if k.startswith("source.")}
         return Package(self.manifest.version, modes, tables, tuple(self.notes), source_props)
 

@@ -7,7 +7,9 @@ import os
 import re
 import stat
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from .model import Finding, PackageError, Severity
@@ -29,8 +31,20 @@ class PackageLimits:
 
 
 @dataclass(frozen=True)
+class Entry:
+    """A file of the package, checked and sized but not read: whoever parses it reads it (`load`), so opening a
+    package reads nothing but the listing, and each file's bytes live only while it is parsed."""
+
+    size: int
+    load: Callable[[], bytes]
+
+
+_EMPTY = Entry(0, bytes)
+
+
+@dataclass(frozen=True)
 class PackageFiles:
-    files: dict[str, bytes]  # canonical stem ("manifest", "users", "lineItems"...) -> raw bytes
+    files: dict[str, Entry]  # canonical stem ("manifest", "users", "lineItems"...) -> the file
     names: dict[str, str]  # canonical stem -> name as found in the package
     notes: tuple[Finding, ...]
 
@@ -60,7 +74,10 @@ def _check_zip_entry(info: zipfile.ZipInfo, limits: PackageLimits) -> None:
         )
 
 
-def _read_zip(source: zipfile.ZipFile, limits: PackageLimits) -> dict[str, bytes]:
+ZipOpener = Callable[[], zipfile.ZipFile]
+
+
+def _read_zip(source: zipfile.ZipFile, reopen: ZipOpener, limits: PackageLimits) -> dict[str, Entry]:
     infos = [i for i in source.infolist() if not i.is_dir()]
     for info in infos:
         _check_zip_entry(info, limits)
@@ -70,21 +87,27 @@ def _read_zip(source: zipfile.ZipFile, limits: PackageLimits) -> dict[str, bytes
     if total > limits.max_total_bytes:
         raise PackageError("package.too_large",
                            f"the package expands to {total} bytes (limit {limits.max_total_bytes})")  # fmt: skip
-    out: dict[str, bytes] = {}
+    out: dict[str, Entry] = {}
     for info in infos:
-        if _JUNK.search(info.filename.replace("\\", "/")):
-            out[info.filename.replace("\\", "/")] = b""
-            continue
-        with source.open(info) as handle:
-            data = handle.read(info.file_size + 1)  # never trust the declared size beyond one byte
-        if len(data) > info.file_size:
-            raise _unsafe(info.filename, "is larger than its header declares")
-        out[info.filename.replace("\\", "/")] = data
+        name = info.filename.replace("\\", "/")
+        out[name] = _EMPTY if _JUNK.search(name) else Entry(info.file_size, partial(_unzip, reopen, info))
     return out
 
 
-def _read_folder(root: Path, limits: PackageLimits) -> dict[str, bytes]:
-    out: dict[str, bytes] = {}
+def _unzip(reopen: ZipOpener, info: zipfile.ZipInfo) -> bytes:
+    """One member's bytes, from a zip opened for this read alone (members may be read by several threads)."""
+    try:
+        with reopen() as source, source.open(info) as handle:
+            data = handle.read(info.file_size + 1)  # never trust the declared size beyond one byte
+    except zipfile.BadZipFile as exc:
+        raise PackageError("package.not_a_package", f"the upload is not a readable zip file ({exc})") from None
+    if len(data) > info.file_size:
+        raise _unsafe(info.filename, "is larger than its header declares")
+    return data
+
+
+def _read_folder(root: Path, limits: PackageLimits) -> dict[str, Entry]:
+    out: dict[str, Entry] = {}
     total = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         for d in dirnames:
@@ -96,18 +119,29 @@ def _read_folder(root: Path, limits: PackageLimits) -> dict[str, bytes]:
             if path.is_symlink():
                 raise PackageError("package.unsafe_path", f"'{rel}' is a symbolic link; the package was rejected", rel)
             if _JUNK.search(rel):
-                out[rel] = b""
+                out[rel] = _EMPTY
                 continue
-            total += path.stat().st_size
+            size = path.stat().st_size
+            total += size
             if len(out) + 1 > limits.max_files:
                 raise PackageError("package.too_many_files", f"the folder has more than {limits.max_files} files")
             if total > limits.max_total_bytes:
                 raise PackageError("package.too_large", f"the folder holds more than {limits.max_total_bytes} bytes")
-            out[rel] = path.read_bytes()
+            out[rel] = Entry(size, partial(_read_file, path, rel, size))
     return out
 
 
-def _raw_entries(source: str | os.PathLike[str] | bytes, limits: PackageLimits) -> dict[str, bytes]:
+def _read_file(path: Path, rel: str, size: int) -> bytes:
+    with path.open("rb") as handle:
+        data = handle.read(size)  # the limits were checked against the size the folder listed
+        grew = handle.read(1) != b""  # (read apart: a short read of size + 1 bytes would copy them all)
+    if grew:
+        raise PackageError("package.too_large", f"'{rel}' grew after the package was opened; send it again once "
+                           "it is complete", rel)  # fmt: skip
+    return data
+
+
+def _raw_entries(source: str | os.PathLike[str] | bytes, limits: PackageLimits) -> dict[str, Entry]:
     if isinstance(source, bytes):
         stream: io.BytesIO | Path = io.BytesIO(source)
     else:
@@ -116,9 +150,14 @@ def _raw_entries(source: str | os.PathLike[str] | bytes, limits: PackageLimits) 
             return _read_folder(stream, limits)
         if not stream.is_file():
             raise PackageError("package.not_a_package", f"'{stream}' is neither a zip file nor a folder")
+    where = stream
+
+    def reopen() -> zipfile.ZipFile:
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else where)
+
     try:
         with zipfile.ZipFile(stream) as zf:
-            return _read_zip(zf, limits)
+            return _read_zip(zf, reopen, limits)
     except zipfile.BadZipFile as exc:
         raise PackageError("package.not_a_package", f"the upload is not a readable zip file ({exc})") from None
 
@@ -135,7 +174,7 @@ def open_package(
     junk = [name for name in entries if _JUNK.search(name)]
     if junk:
         note("package.ignored_entry", f"{len(junk)} system file(s) were ignored (e.g. {junk[0]})")
-    real = {name: data for name, data in entries.items() if name not in junk}
+    real = {name: entry for name, entry in entries.items() if name not in junk}
     root = ""
     if not any(n.lower() == "manifest.csv" for n in real):
         tops = {n.split("/", 1)[0] for n in real if "/" in n}
@@ -148,9 +187,9 @@ def open_package(
             note("package.nested_folder", f"the files were read from the folder '{root}' inside the package")
         else:
             raise PackageError("manifest.missing", "the package has no manifest.csv at its root", "manifest.csv")
-    files: dict[str, bytes] = {}
+    files: dict[str, Entry] = {}
     names: dict[str, str] = {}
-    for name, data in real.items():
+    for name, entry in real.items():
         if not name.startswith(root):
             continue
         rel = name[len(root) :]
@@ -171,6 +210,6 @@ def open_package(
                  rel)  # fmt: skip
         if canonical in files:
             raise PackageError("package.duplicate_file", f"'{rel}' and '{names[canonical]}' are the same file", rel)
-        files[canonical] = data
+        files[canonical] = entry
         names[canonical] = rel
     return PackageFiles(files, names, tuple(notes))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from oneroster_csv import DataType, PackageError, PackageLimits, open_package, read_package
+from oneroster_csv import DataType, PackageError, PackageLimits, PackageReader, open_package, read_package
 
 from .helpers import ENROLLMENT_HEADER, make_zip, manifest
 
@@ -86,3 +86,23 @@ def test_folder_symlink_rejected(tmp_path: Path) -> None:
     with pytest.raises(PackageError) as exc:
         read_package(tmp_path)
     assert exc.value.code == "package.unsafe_path"
+
+
+def test_files_are_read_when_parsed_and_must_not_grow_after_opening(tmp_path: Path) -> None:
+    for name, content in OK.items():
+        (tmp_path / name).write_text(content)
+    reader = PackageReader(tmp_path)  # lists and sizes the files; only the manifest is read
+    (tmp_path / "enrollments.csv").write_text(OK["enrollments.csv"] + "e2,,,c1,s1,u2,student,,,\n")
+    with pytest.raises(PackageError) as exc:
+        reader.read()
+    assert (exc.value.code, exc.value.file) == ("package.too_large", "enrollments.csv")
+
+
+def test_a_corrupt_zip_member_fails_when_it_is_read() -> None:
+    data = bytearray(make_zip(OK, deflate=False))
+    at = data.index(b"e1,,,c1")  # the stored enrollments row: its CRC no longer matches
+    data[at] = ord("f")
+    reader = PackageReader(bytes(data))
+    with pytest.raises(PackageError) as exc:
+        reader.read()
+    assert exc.value.code == "package.not_a_package" and "CRC" in exc.value.message
