@@ -7,12 +7,13 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.generate_district import generate_district
 
-SIZES = {"users": 8000, "classes": 300, "enrollments": 80_000}
+SIZES: dict[str, Any] = {"users": 8000, "classes": 300, "enrollments": 80_000}
 SEED = 7
 # OneRoster 1.1 headers, copied from the spec digest (not from the generator) so the test is independent.
 HEADERS = {

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -18,9 +19,9 @@ from tests.conftest import drop_database, fresh_database
 
 
 @pytest.fixture
-async def empty_database(server_endpoints: Endpoints) -> str:
+async def empty_database(server_endpoints: Endpoints) -> AsyncIterator[str]:
     url = await fresh_database(server_endpoints.database_url)
-    yield url  # type: ignore[misc]
+    yield url
     await drop_database(url)
 
 

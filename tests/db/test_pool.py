@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from db.pool import create_pool
-from tests.conftest import Endpoints
+from oneroster_sync.settings import Endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 # Statements that change a session beyond its transaction: SET without LOCAL, session advisory locks, LISTEN.

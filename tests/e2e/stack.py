@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import websockets
@@ -156,8 +156,9 @@ class Client:
                       "variables": {"app": app_id, "file": None}}  # fmt: skip
         headers = {**self.headers, **({"GraphQL-Require-Preflight": "1"} if preflight else {})}
         with package.open("rb") as stream:
-            files = {"operations": (None, json.dumps(operations)), "map": (None, json.dumps({"0": ["variables.file"]})),
-                     "0": (package.name, stream, "application/zip")}  # fmt: skip
+            files: dict[str, tuple[str | None, str] | tuple[str, IO[bytes], str]] = {
+                "operations": (None, json.dumps(operations)), "map": (None, json.dumps({"0": ["variables.file"]})),
+                "0": (package.name, stream, "application/zip")}  # fmt: skip
             async with httpx.AsyncClient(timeout=120) as http:
                 return await http.post(self.url, files=files, headers=headers)
 

@@ -76,6 +76,7 @@ async def test_a_worker_killed_mid_import_is_replaced_and_the_sync_completes_onc
     sync = await district.client.wait_for(sync_id, timeout=300)
     assert sync["status"] == "SUCCEEDED", sync
     row = await db.fetchrow("SELECT attempts, applied_seq FROM syncs WHERE tenant_id = $1", district.id)
+    assert row is not None
     assert row["attempts"] == 2 and row["applied_seq"] is not None, "restarted once, applied once"
 
     reference = new_tenant(stack)  # the same package, imported without interruption

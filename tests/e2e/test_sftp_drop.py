@@ -10,8 +10,9 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from oneroster_sync.embedded import free_port
 from tests.e2e.conftest import new_tenant
-from tests.e2e.stack import RedisServer, Stack, free_port
+from tests.e2e.stack import RedisServer, Stack
 
 pytestmark = pytest.mark.timeout(300)
 

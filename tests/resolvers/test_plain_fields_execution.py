@@ -115,10 +115,10 @@ class Query:
             _box("b", maybe_leaf=_leaf("b-maybe", missing_required=None), maybe_leaves=None),
             _box("c", leaves=[_leaf("c-1", broken=2**40), _leaf("c-2", missing_required=None)]),  # item errors
             _box("d", shapes=[strawberry.cast(Square, Circle(name="cast", radius=1, leaf=_leaf("x")))]),
-            _box("e", leaf=None),  # type: ignore[arg-type]  # null in a non-null position: the box is null
-            _box("f", shapes=[Square(name="s", side=1), None]),  # type: ignore[list-item]
-            _box("g", maybe_leaves=[_leaf("g-1"), _Later(_leaf("g-awaited"))]),  # type: ignore[list-item]
-            _box("h", shape=_leaf("not a shape")),  # type: ignore[arg-type]
+            _box("e", leaf=None),  # null in a non-null position: the box is null
+            _box("f", shapes=[Square(name="s", side=1), None]),
+            _box("g", maybe_leaves=[_leaf("g-1"), _Later(_leaf("g-awaited"))]),
+            _box("h", shape=_leaf("not a shape")),
         ]
 
     @strawberry.field

@@ -24,7 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from db.imports import request_cancel
-from db.syncs import insert_sync
+from db.syncs import insert_sync, sync_row
 from oneroster_sync.app import create_app
 from oneroster_sync.graphql_view import GraphQLView
 from oneroster_sync.settings import Endpoints, Settings
@@ -296,7 +296,7 @@ async def test_a_status_change_is_read_once_for_all_its_subscribers(
 ) -> None:
     sync = await insert_sync(pool, tenant.id, await app_id(pool, tenant, "csv-upload"))
     reads: list[int] = []
-    original = shared_reads.sync_row
+    original = sync_row  # the read shared_reads makes, wrapped to count its calls
 
     async def counting(conn: Any, tenant_id: int, sync_id: int) -> Any:
         reads.append(sync_id)

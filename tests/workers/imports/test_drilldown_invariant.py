@@ -70,7 +70,7 @@ async def assert_drilldowns_match_summaries(
             school = row["school_id"] or None
             for column, fields in SUMMARY_FIELDS.items():
                 expected = sum(row[f] for f in fields)
-                where = {"data_type": data_type, "column": column, "school_id": school}
+                where: dict[str, Any] = {"data_type": data_type, "column": column, "school_id": school}
                 counted = await count_records(conn, tenant_id, sync_id, **where)
                 if expected == 0 and counted == 0:  # one page proves an empty list; paging it again proves nothing
                     listed = await page_outcomes(conn, tenant_id, sync_id, limit=1, **where)
