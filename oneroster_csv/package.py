@@ -134,7 +134,7 @@ def _read_folder(root: Path, limits: PackageLimits) -> dict[str, Entry]:
 def _read_file(path: Path, rel: str, size: int) -> bytes:
     with path.open("rb") as handle:
         data = handle.read(size)  # the limits were checked against the size the folder listed
-        grew = handle.read(1) != b""  # (read apart: a short read of size + 1 bytes would copy them all)
+        grew = handle.read(1) != b""  # (read apart, so the file's bytes are allocated at their size)
     if grew:
         raise PackageError("package.too_large", f"'{rel}' grew after the package was opened; send it again once "
                            "it is complete", rel)  # fmt: skip
@@ -142,21 +142,24 @@ def _read_file(path: Path, rel: str, size: int) -> bytes:
 
 
 def _raw_entries(source: str | os.PathLike[str] | bytes, limits: PackageLimits) -> dict[str, Entry]:
+    reopen: ZipOpener
     if isinstance(source, bytes):
-        stream: io.BytesIO | Path = io.BytesIO(source)
-    else:
-        stream = Path(source)
-        if stream.is_dir():
-            return _read_folder(stream, limits)
-        if not stream.is_file():
-            raise PackageError("package.not_a_package", f"'{stream}' is neither a zip file nor a folder")
-    where = stream
+        data = source
 
-    def reopen() -> zipfile.ZipFile:
-        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else where)
+        def reopen() -> zipfile.ZipFile:
+            return zipfile.ZipFile(io.BytesIO(data))
+    else:
+        path = Path(source)
+        if path.is_dir():
+            return _read_folder(path, limits)
+        if not path.is_file():
+            raise PackageError("package.not_a_package", f"'{path}' is neither a zip file nor a folder")
+
+        def reopen() -> zipfile.ZipFile:
+            return zipfile.ZipFile(path)
 
     try:
-        with zipfile.ZipFile(stream) as zf:
+        with reopen() as zf:
             return _read_zip(zf, reopen, limits)
     except zipfile.BadZipFile as exc:
         raise PackageError("package.not_a_package", f"the upload is not a readable zip file ({exc})") from None
