@@ -77,6 +77,11 @@ def _check_zip_entry(info: zipfile.ZipInfo, limits: PackageLimits) -> None:
 ZipOpener = Callable[[], zipfile.ZipFile]
 
 
+def _unreadable(error: zipfile.BadZipFile) -> PackageError:
+    """A zip that cannot be read, whether its directory (when opened) or a member (when parsed)."""
+    return PackageError("package.not_a_package", f"the upload is not a readable zip file ({error})")
+
+
 def _read_zip(source: zipfile.ZipFile, reopen: ZipOpener, limits: PackageLimits) -> dict[str, Entry]:
     infos = [i for i in source.infolist() if not i.is_dir()]
     for info in infos:
@@ -100,7 +105,7 @@ def _unzip(reopen: ZipOpener, info: zipfile.ZipInfo) -> bytes:
         with reopen() as source, source.open(info) as handle:
             data = handle.read(info.file_size + 1)  # never trust the declared size beyond one byte
     except zipfile.BadZipFile as exc:
-        raise PackageError("package.not_a_package", f"the upload is not a readable zip file ({exc})") from None
+        raise _unreadable(exc) from None
     if len(data) > info.file_size:
         raise _unsafe(info.filename, "is larger than its header declares")
     return data
@@ -162,7 +167,7 @@ def _raw_entries(source: str | os.PathLike[str] | bytes, limits: PackageLimits) 
         with reopen() as zf:
             return _read_zip(zf, reopen, limits)
     except zipfile.BadZipFile as exc:
-        raise PackageError("package.not_a_package", f"the upload is not a readable zip file ({exc})") from None
+        raise _unreadable(exc) from None
 
 
 def open_package(
