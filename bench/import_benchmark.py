@@ -62,18 +62,18 @@ async def vacuum(database_url: str) -> None:
     """What autovacuum does within a minute of a large import (its insert threshold), long before the tenant's next
     import: set the new rows' hint bits and visibility and gather statistics. Without it the next import's first
     read of them, its current keys, sets the hint bits of a million rows and writes their pages back."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute("VACUUM (ANALYZE)")
-    finally:
-        await conn.close()
+    await _execute(database_url, "VACUUM (ANALYZE)")
 
 
 async def checkpoint(dsn: str) -> None:
     """Flush what earlier steps left dirty, so the next timed step starts from the same state every time."""
+    await _execute(dsn, "CHECKPOINT")
+
+
+async def _execute(dsn: str, statement: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("CHECKPOINT")
+        await conn.execute(statement)
     finally:
         await conn.close()
 
@@ -131,25 +131,19 @@ async def run_round(dsn: str, number: int, day1: Path, day2: Path) -> dict[str, 
         await checkpoint(dsn)
         floor2 = await copy_floor(dsn, day2)
         tenant = await create_tenant(database_url)
-        before = await storage(database_url)
-        await checkpoint(dsn)
-        first = run_worker(database_url, tenant, day1)
-        await vacuum(database_url)
-        after1 = await storage(database_url)
-        await checkpoint(dsn)
-        second = run_worker(database_url, tenant, day2)
-        await vacuum(database_url)
-        after2 = await storage(database_url)
-        await checkpoint(dsn)
-        again = run_worker(database_url, tenant, day2)
-        await vacuum(database_url)
-        after3 = await storage(database_url)
+        imports, sizes = {}, [await storage(database_url)]
+        for name, package in (("day1", day1), ("day2", day2), ("reimport", day2)):
+            await checkpoint(dsn)
+            imports[name] = run_worker(database_url, tenant, package)
+            await vacuum(database_url)
+            sizes.append(await storage(database_url))
+        first, second, again = imports["day1"], imports["day2"], imports["reimport"]
         row = {
-            "round": number, "floor_day1": floor1, "floor_day2": floor2,
-            "day1": first, "day2": second, "reimport": again,
+            "round": number, "floor_day1": floor1, "floor_day2": floor2, **imports,
             "ratio_day1": first["seconds"] / floor1, "ratio_day2": second["seconds"] / floor2,
             "ratio_reimport": again["seconds"] / floor2,
-            "storage_day1": after1 - before, "storage_day2": after2 - after1, "storage_reimport": after3 - after2,
+            "storage_day1": sizes[1] - sizes[0], "storage_day2": sizes[2] - sizes[1],
+            "storage_reimport": sizes[3] - sizes[2],
         }  # fmt: skip
         print(
             f"round {number}: floor {floor1:.2f}s / {floor2:.2f}s | day 1 {first['seconds']:.2f}s "
