@@ -6,16 +6,17 @@ columns plus findings come out. Package-level failures raise ``PackageError``.
 
 from __future__ import annotations
 
-from .api import FileTable, Package, PackageReader, read_file, read_package
+from .api import FileTable, Package, PackageReader, RawFile, read_package, read_raw
 from .manifest import Manifest, parse_manifest
 from .model import DataType, FileMode, Finding, PackageError, Severity
 from .package import PackageLimits, open_package
 from .spec import SUPPORTED_TYPES, ColumnSpec, FileSpec, Kind, Req, file_spec
-from .validate import FINDING_SCHEMA, HARD_FLAG, SOFT_FLAG, STRUCTURAL, apply_overrides
+from .validate import FINDING_SCHEMA, HARD_FLAG, RAW_HASH, SOFT_FLAG, STRUCTURAL, apply_overrides
 
 __all__ = [
     "FINDING_SCHEMA",
     "HARD_FLAG",
+    "RAW_HASH",
     "SOFT_FLAG",
     "STRUCTURAL",
     "SUPPORTED_TYPES",
@@ -31,12 +32,13 @@ __all__ = [
     "PackageError",
     "PackageLimits",
     "PackageReader",
+    "RawFile",
     "Req",
     "Severity",
     "apply_overrides",
     "file_spec",
     "open_package",
     "parse_manifest",
-    "read_file",
     "read_package",
+    "read_raw",
 ]

@@ -9,15 +9,15 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .headers import map_header
+from .headers import HeaderMap, map_header
 from .manifest import Manifest, parse_manifest
 from .model import DataType, FileMode, Finding, PackageError, Severity
 from .package import MANIFEST, PackageLimits, open_package
-from .reader import LINE, read_csv_bytes
+from .reader import LINE, CsvTable, cell_name, read_csv_bytes
 from .spec import KNOWN_FILES, FileSpec
-from .validate import HARD_FLAG, validate
+from .validate import HARD_FLAG, RAW_HASH, raw_hashes, validate
 
-__all__ = ["FileTable", "Package", "PackageReader", "read_file", "read_package"]
+__all__ = ["FileTable", "Package", "PackageReader", "RawFile", "read_package", "read_raw"]
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,9 @@ class FileTable:
 
     ``frame``: the canonical columns in spec order (String, normalised, null = blank), then extension columns
     (``metadata.*``, named as in the file; unknown columns get a ``metadata.`` prefix), then ``_line`` (Int64, the
-    row's physical line, header = 1), ``_hard`` (Boolean: a HARD finding, the row must be SKIPPED) and ``_soft``
-    (Boolean: a SOFT finding, the record is flagged INVALID).
+    row's physical line, header = 1), ``_hard`` (Boolean: a HARD finding, the row must be SKIPPED), ``_soft``
+    (Boolean: a SOFT finding, the record is flagged INVALID) and ``_raw_hash`` (Int64: the row's raw hash, see
+    ``validate.raw_hashes``, where the row was read exactly as written, with no finding of any severity; else null).
     ``findings``: one row per HARD/SOFT finding with columns line, code, severity, column, message, sourced_id.
     ``notes``: file-level findings (header mapping, aggregated INFO leniencies with a count and first line).
     """
@@ -72,7 +73,54 @@ class Package:
         return dataclasses.replace(self, tables=tables)
 
 
-def read_file(
+@dataclass(frozen=True)
+class RawFile:
+    """One supplied file parsed into raw cells, its header mapped and each row's raw hash in the cells' `_raw_hash`
+    column (`validate.raw_hashes`), not yet validated: a caller can tell the rows it knows unchanged by their hash
+    and `validated` only the others."""
+
+    data_type: DataType
+    mode: FileMode
+    version: str
+    file_name: str
+    table: CsvTable
+    header: HeaderMap
+    strict: bool
+    severities: Mapping[str, str] | None
+
+    @property
+    def rows(self) -> int:
+        return self.table.cells.height
+
+    def cells(self, columns: Collection[str]) -> pl.DataFrame:
+        """The raw cells of the canonical `columns` the file has, so named, with `_line` and `_raw_hash`."""
+        found = [pl.col(cell_name(i)).alias(c) for c, i in self.header.sources.items() if c in columns]
+        return self.table.cells.select(*found, LINE, RAW_HASH)
+
+    def values(self) -> pl.DataFrame:
+        """Every row's values as a row read exactly as written validates to (blank = null): the canonical columns
+        (null where the file has none), then the metadata columns."""
+        sources = self.header.sources
+        canonical = [pl.col(cell_name(sources[c])) if c in sources else pl.lit(None, pl.String) for c in
+                     self.header.spec.names]  # fmt: skip
+        named = [*(v.alias(c) for v, c in zip(canonical, self.header.spec.names, strict=True)),
+                 *(pl.col(cell_name(i)).alias(c) for c, i in self.header.metadata)]  # fmt: skip
+        frame = self.table.cells.select(named)
+        return frame.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
+                                  for c in frame.columns)  # fmt: skip
+
+    def validated(self, rows: pl.Series | None = None) -> FileTable:
+        """The file normalised and validated, or only the rows where the mask `rows` is true (those of the other
+        rows' findings and notes are then left out)."""
+        table = self.table if rows is None else dataclasses.replace(self.table, cells=self.table.cells.filter(rows))
+        checked = validate(table, self.header, self.mode, self.version, strict=self.strict,
+                           severities=self.severities)  # fmt: skip
+        notes = (*self.table.notes, *self.header.notes, *checked.notes)
+        return FileTable(self.data_type, self.mode, self.header.layout, self.header.spec, self.file_name,
+                         checked.frame, checked.findings, notes, self.header.missing)  # fmt: skip
+
+
+def read_raw(
     data: bytes,
     data_type: DataType,
     *,
@@ -81,17 +129,16 @@ def read_file(
     strict: bool = False,
     severities: Mapping[str, str] | None = None,
     file_name: str | None = None,
-) -> FileTable:
-    """Read and validate one CSV file of a package whose manifest has been read."""
+) -> RawFile:
+    """Parse one CSV file of a package whose manifest has been read, without validating its rows."""
     name = file_name or data_type.file_name
     table = read_csv_bytes(data, name, strict=strict)
     del data  # the cells hold the file now: the raw bytes would only add to the peak while validating
     header = map_header(table.header, data_type, version, mode, strict=strict, file=name,
                         has_rows=table.cells.height > 0)  # fmt: skip
-    checked = validate(table, header, mode, version, strict=strict, severities=severities)
-    notes = (*table.notes, *header.notes, *checked.notes)
-    return FileTable(data_type, mode, header.layout, header.spec, name, checked.frame, checked.findings, notes,
-                     header.missing)  # fmt: skip
+    hashes = raw_hashes(table, header, mode, version, strict=strict, severities=severities)
+    table = dataclasses.replace(table, cells=table.cells.with_columns(hashes))
+    return RawFile(data_type, mode, version, name, table, header, strict, severities)
 
 
 def _consistency(manifest: Manifest, present: dict[str, str], strict: bool) -> list[Finding]:
@@ -172,25 +219,32 @@ class PackageReader:
 
         `on_file` is told the size in bytes of each file once it is parsed.
         """
-        modes = self.modes
         tables: dict[DataType, FileTable] = {}
-        for data_type, mode in modes.items():
-            if mode is FileMode.ABSENT or (types is not None and data_type not in types):
-                continue
-            entry = self.files.files.pop(data_type.value)
-            tables[data_type] = read_file(
-                entry.load(),  # read here, in the parsing thread; read_file holds the only reference and frees it early
-                data_type,
-                version=self.manifest.version,
-                mode=mode,
-                strict=self.strict,
-                severities=self.severities,
-                file_name=self.present[data_type.value],
-            )
-            if on_file is not None:
-                on_file(entry.size)
+        for data_type, mode in self.modes.items():
+            if mode is not FileMode.ABSENT and (types is None or data_type in types):
+                tables[data_type] = self.read_raw(data_type, on_file).validated()
+        return self.package(tables)
+
+    def read_raw(self, data_type: DataType, on_file: Callable[[int], None] | None = None) -> RawFile:
+        """Parse one supplied file, not yet validated; like `read`, once."""
+        entry = self.files.files.pop(data_type.value)
+        raw = read_raw(
+            entry.load(),  # read here, in the parsing thread; read_raw holds the only reference and frees it early
+            data_type,
+            version=self.manifest.version,
+            mode=self.modes[data_type],
+            strict=self.strict,
+            severities=self.severities,
+            file_name=self.present[data_type.value],
+        )
+        if on_file is not None:
+            on_file(entry.size)
+        return raw
+
+    def package(self, tables: dict[DataType, FileTable]) -> Package:
+        """The package of these files read from this reader."""
         source_props = {k: v for k, v in self.manifest.properties.items() if k.startswith("source.")}
-        return Package(self.manifest.version, modes, tables, tuple(self.notes), source_props)
+        return Package(self.manifest.version, self.modes, tables, tuple(self.notes), source_props)
 
 
 def read_package(

@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from oneroster_csv import DataType, FileMode, FileTable, read_file
+from oneroster_csv import DataType, FileMode, FileTable, read_raw
 from oneroster_csv.spec import file_spec
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -47,7 +47,7 @@ def read_one(
     severities: Mapping[str, str] | None = None,
 ) -> FileTable:
     data = text.encode() if isinstance(text, str) else text
-    return read_file(data, data_type, version=version, mode=mode, strict=strict, severities=severities)
+    return read_raw(data, data_type, version=version, mode=mode, strict=strict, severities=severities).validated()
 
 
 def found(table: FileTable) -> set[tuple[str, int | None, str | None]]:
