@@ -71,7 +71,7 @@ def schools_sql(data_type: DataType, alias: str | None = None) -> str:
 
 
 def version_columns(data_type: DataType) -> list[str]:
-    return [*VERSION_HEAD, *attribute_columns(data_type)[1:], "metadata"]
+    return [*VERSION_HEAD, *attribute_columns(data_type)[1:], "metadata", "raw_hash"]
 
 
 _PARSE_BYTES = 8 * 2**20
@@ -117,13 +117,22 @@ async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], 
     return pl.concat(parts)
 
 
-async def current_keys(conn: Connection, tenant_id: int, data_type: DataType) -> pl.DataFrame:
-    """The current version of every entity of the type, deleted ones included: sourcedId, hashes, kind."""
+# A live record's raw hash, where its schools are just its own school (NULL, db.entities.OWN_SCHOOL): a row with
+# that hash counts in exactly that school again as long as the school is still its own school (the engine checks).
+UNCHANGED_RAW = (f"CASE WHEN kind IN ({int(VersionKind.NEW)}, {int(VersionKind.UPDATED)}, {int(VersionKind.NO_CHANGE)})"
+                 " AND schools IS NULL THEN raw_hash END")  # fmt: skip
+
+
+async def current_keys(conn: Connection, tenant_id: int, data_type: DataType, *, raw: bool = False) -> pl.DataFrame:
+    """The current version of every entity of the type, deleted ones included: sourcedId, hashes, kind; and with
+    `raw`, the raw hash of the row a record was read from where a row with that hash is unchanged in every way a
+    sync counts (see `UNCHANGED_RAW`), else null."""
     table = TABLES[data_type]
-    sql = (f'SELECT "sourcedId", content_hash, row_hash, kind FROM {table} '
+    raw_hash = f", {UNCHANGED_RAW}" if raw else ""
+    sql = (f'SELECT "sourcedId", content_hash, row_hash, kind{raw_hash} FROM {table} '
            f"WHERE tenant_id = {int(tenant_id)} AND valid_to IS NULL")  # fmt: skip
     schema = {"sourcedId": pl.String(), "content_hash": pl.Int64(), "row_hash": pl.Int64(), "kind": pl.Int16()}
-    return await _copy_out(conn, sql, schema)
+    return await _copy_out(conn, sql, {**schema, "raw_hash": pl.Int64()} if raw else schema)
 
 
 async def has_current(conn: Connection, tenant_id: int, data_type: DataType) -> bool:

@@ -24,6 +24,7 @@ from db.entities import (
     supersede,
 )
 from db.pool import Connection
+from oneroster_csv import RAW_HASH
 from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.reader import LINE
 from workers.imports.diff import CONTENT_HASH, HASH, INVALID, ISSUES, META, WRITE, content_columns, issues_by_line
@@ -56,7 +57,16 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
         pl.col(ISSUES).alias("issues"),
         *(pl.col(c) for c in dict.fromkeys(attributes)),
         pl.col(META).alias("metadata"),
+        _raw_hash(records).alias("raw_hash"),
     )
+
+
+def _raw_hash(records: pl.DataFrame) -> pl.Expr:
+    """The raw hash of the row each record was read from, kept only for records without any finding: one raised
+    after validation (a reference, a semantic check, a duplicate) clears it too."""
+    if RAW_HASH not in records.columns:
+        return pl.lit(None, pl.Int64)
+    return pl.when(pl.col(ISSUES).is_null()).then(pl.col(RAW_HASH)).otherwise(None)
 
 
 def _stored_schools(data_type: DataType) -> pl.Expr:
@@ -222,6 +232,9 @@ async def write_all_outcomes(conn: Connection, plan: TypePlan, tenant_id: int, s
     records = plan.records.join(changes, on=SOURCED_ID, how="left")
     columns = plan.rows.value_columns
     frames = [_outcome_rows(records, tenant_id, sync_id, code, columns)]
+    if plan.unchanged is not None:
+        unchanged = plan.unchanged.values().with_columns(pl.lit(int(Outcome.NO_CHANGE), pl.Int16).alias(OUTCOME))
+        frames.append(_outcome_rows(unchanged, tenant_id, sync_id, code, columns))
     if plan.deleted.height:
         content = list(content_columns(plan.data_type))
         stored = await current_values(conn, tenant_id, plan.data_type, content, plan.deleted[SOURCED_ID].to_list())

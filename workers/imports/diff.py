@@ -68,7 +68,7 @@ def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findi
     )
     meta = _metadata_json(metadata)
     filled = filled.with_columns(meta.alias(META))
-    filled = filled.with_columns(_lookup(filled.select(LINE), issues_by_line(findings), LINE))
+    filled = filled.with_columns(lookup(filled.select(LINE), issues_by_line(findings), LINE))
     filled = filled.with_columns(pl.col(INVALID).fill_null(False))
     comparable = filled.select(*content_columns(data_type), META)
     comparable = comparable.with_columns(_as_set(comparable[c]) for c in set_columns(data_type) if c in comparable)
@@ -88,7 +88,7 @@ def _joined(lists: pl.Series) -> pl.Series:
     return joined.scatter(others, lists.gather(others).list.join(",")) if others.len() else joined
 
 
-def _lookup(keys: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
+def lookup(keys: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
     """The columns of `table` (unique in `key`) for each row of `keys`, in its order (nulls where not found).
 
     Joining only the key column and adding the looked-up columns spares a copy of every column of the records.
@@ -105,7 +105,7 @@ def _lookup(keys: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame:
 
 
 def _lookup_by_hash(keys: pl.DataFrame, table: pl.DataFrame, key: str) -> pl.DataFrame | None:
-    """`_lookup` joining 64-bit hashes of the text keys (faster, and lighter than a join of a million strings), or
+    """`lookup` joining 64-bit hashes of the text keys (faster, and lighter than a join of a million strings), or
     None when two keys share a hash: every match is checked against the keys themselves, so the result is exact."""
     hashed, matched = "_key_hash", "_matched_key"
     found = keys.select(pl.col(key).hash(HASH_SEED).alias(hashed)).join(
@@ -139,7 +139,7 @@ def classify(records: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
     findings changed (then the row hash differs). UPDATED: the content hash differs.
     """
     current = current.rename({HASH: "_current_row", CONTENT_HASH: "_current_content", "kind": "_current_kind"})
-    joined = records.with_columns(_lookup(records.select(SOURCED_ID), current, SOURCED_ID))
+    joined = records.with_columns(lookup(records.select(SOURCED_ID), current, SOURCED_ID))
     is_new = pl.col("_current_kind").is_null() | (pl.col("_current_kind") == int(VersionKind.DELETED))
     outcome = (
         pl.when(is_new)

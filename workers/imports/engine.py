@@ -23,9 +23,9 @@ import polars as pl
 from db import imports as db_imports
 from db.entities import TYPE_CODES, current_keys, current_schools, current_values, has_current
 from db.pool import Connection
-from oneroster_csv import PackageError, PackageReader
+from oneroster_csv import PackageError, PackageReader, RawFile
 from oneroster_csv.api import Package
-from oneroster_csv.model import DataType
+from oneroster_csv.model import DataType, FileMode
 from workers.imports.apply import prepare_versions, write_all_outcomes
 from workers.imports.diff import INVALID, content_columns, field_changes
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
@@ -174,7 +174,8 @@ async def _run(
         # file's keys come later, while the first part is planned.
         parsing = Parsing(reader, step)
         step("parsing", 0, parsing.total)
-        threads = Threads(overlap=not await has_current(conn, tenant_id, LAST))
+        has_last = await has_current(conn, tenant_id, LAST)
+        threads = Threads(overlap=not has_last)
         reading = read_first(reader, options, parsing, threads)
         needed = needed_types(reader.modes)
         first = None
@@ -184,7 +185,8 @@ async def _run(
                     snapshot = await load_snapshot(conn, tenant_id, needed - {LAST})
             finally:
                 package, rows = await reading
-            first = _First(package, rows, snapshot, reader, parsing, threads, LAST in needed)
+            first = _First(package, rows, snapshot, reader, parsing, threads, LAST in needed,
+                           has_last and _skips_unchanged(reader, options))  # fmt: skip
             return await _diff_and_apply(conn, tenant_id, sync_id, first, options, progress, ignore_hold, held)
         finally:
             if first is not None and first.reading_last is not None:
@@ -249,7 +251,16 @@ class _First:
     parsing: Parsing
     threads: Threads
     last_keys: bool  # whether the last file's current keys are needed (not yet in the snapshot)
-    reading_last: asyncio.Task[Folded] | None = None
+    raw_last: bool  # whether the last file's rows unchanged since their versions are told by their raw hash
+    reading_last: asyncio.Task[Folded | RawFile] | None = None
+
+
+def _skips_unchanged(reader: PackageReader, options: ImportOptions) -> bool:
+    """Whether the last file's rows unchanged since their current versions can be told by their raw hash
+    (workers/imports/unchanged.py): a bulk file, of a sync that applies what it computes, with no uniqueness domain
+    of its own (a check across rows the shortcut does not make)."""
+    own_domain = any(domain.partition(".")[0] == LAST.value for domain in options.uniqueness_domains)
+    return reader.modes[LAST] is FileMode.BULK and not options.dry_run and not own_domain
 
 
 async def _diff_and_apply(
@@ -273,7 +284,8 @@ async def _diff_and_apply(
     versions_of = None if early_seq is None else functools.partial(prepare_versions, tenant_id=tenant_id,
                                                                     applied_seq=early_seq)  # fmt: skip
     assert first.reading_last is not None, "started with the first part's planning"
-    last = asyncio.create_task(plan_last(first.reading_last, references, schools, step, versions_of, first.threads))
+    last = asyncio.create_task(plan_last(first.reading_last, first.reader, options, references, schools, step,
+                                         versions_of, first.threads))  # fmt: skip
     savepoint = None
     try:
         if early_seq is not None:
@@ -327,13 +339,13 @@ async def _plan_first(
     """Start reading the last file, and plan the first part (after that read, when both share a thread: the last
     file's rows and the first part's plans are then not both being made at once) while PostgreSQL streams out the
     last file's current keys."""
-    first.reading_last = read_last(first.reader, options, first.parsing, first.threads)
+    first.reading_last = read_last(first.reader, options, first.parsing, first.threads, first.raw_last)
     planning = asyncio.create_task(first.threads.first(plan_files, first.package, first.rows, references, None))
     keys = None
     try:
         if first.last_keys:
             with timed("load last keys"):
-                keys = await current_keys(conn, tenant_id, LAST)
+                keys = await current_keys(conn, tenant_id, LAST, raw=first.raw_last)
     finally:
         await wait_out(planning)
     if keys is not None:

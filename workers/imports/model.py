@@ -17,6 +17,7 @@ from oneroster_csv.reader import LINE
 SOURCED_ID = "sourcedId"
 OUTCOME = "_outcome"
 SCHOOLS = "_schools"
+CURRENT_ROW = "_current_index"  # a record's row in the snapshot's current keys
 
 
 class Outcome(IntEnum):

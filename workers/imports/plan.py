@@ -18,13 +18,12 @@ from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.reader import LINE
 from workers.imports.diff import INVALID, classify, issues_by_line, prepare
-from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
+from workers.imports.model import CURRENT_ROW, OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.references import check_references, check_semantics, reference_columns
 from workers.imports.rows import fold_rows
 from workers.imports.schools import SchoolMap, build_school_map
 from workers.imports.state import Snapshot, kept_keys, post_keys, post_values
-
-CURRENT_ROW = "_current_index"  # a record's row in the snapshot's current keys
+from workers.imports.unchanged import PostSync, Unchanged
 
 # Targets before the files that reference them, so a skipped target skips its referrers (the cascade of §3).
 PROCESS_ORDER = (
@@ -54,6 +53,7 @@ class TypePlan:
     known: pl.Series  # sourcedIds with a current version (deleted ones included)
     changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     deleted_schools: pl.DataFrame | None = None
+    unchanged: Unchanged | None = None  # rows known NO_CHANGE by their raw hash, not in `records`
 
     @property
     def data_type(self) -> DataType:
@@ -105,6 +105,11 @@ class References:
         if settled is None:
             self._semantic_inputs = self._org_types_and_class_schools()
 
+    def post_sync(self, schools: SchoolMap) -> PostSync:
+        """What the last file's rows taken as unchanged are checked against (once the other files are resolved)."""
+        _, class_schools = self._semantic_inputs or self._org_types_and_class_schools()
+        return PostSync(class_schools, self.target(DataType.USERS), schools.own_schools())
+
     def target(self, data_type: DataType) -> pl.Series:
         if data_type not in self.targets:
             self.targets[data_type] = post_keys(self.snapshot, data_type, self.rows.get(data_type))
@@ -141,14 +146,19 @@ def school_map(rows: dict[DataType, TypeRows], snapshot: Snapshot) -> SchoolMap:
     return build_school_map(lambda t: post_values(snapshot, t, rows.get(t)))
 
 
-def plan_type(type_rows: TypeRows, snapshot: Snapshot, schools: SchoolMap) -> TypePlan:
-    """Attribute schools, hash and classify the records, and work out what the file deletes."""
+def plan_type(
+    type_rows: TypeRows, snapshot: Snapshot, schools: SchoolMap, unchanged: Unchanged | None = None
+) -> TypePlan:
+    """Attribute schools, hash and classify the records, and work out what the file deletes (the rows `unchanged`
+    are records too, known NO_CHANGE already)."""
     data_type = type_rows.data_type
-    current = snapshot.keys_of(data_type).with_row_index(CURRENT_ROW)
+    current = snapshot.keys_of(data_type).drop("raw_hash", strict=False).with_row_index(CURRENT_ROW)
     records = type_rows.records.with_columns(schools.attribute(data_type, type_rows.records).alias(SCHOOLS))
     prepared = prepare(data_type, records, type_rows.metadata, type_rows.findings)
     classified = classify(prepared, current)
     matched = classified[CURRENT_ROW]
+    if unchanged is not None:
+        matched = pl.concat([matched, unchanged.current_rows])
     classified = classified.drop(CURRENT_ROW)
     rejected = type_rows.rejected.with_columns(schools.attribute(data_type, type_rows.rejected).alias(SCHOOLS))
     rejected = rejected.join(issues_by_line(type_rows.findings), on=LINE, how="left")
@@ -168,7 +178,8 @@ def plan_type(type_rows: TypeRows, snapshot: Snapshot, schools: SchoolMap) -> Ty
             .alias("message"), pl.col(SOURCED_ID).alias("sourced_id"),
         ))  # fmt: skip
     known = snapshot.keys_of(data_type)[SOURCED_ID]
-    return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop, live.len(), known)
+    return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop, live.len(), known,
+                    unchanged=unchanged)  # fmt: skip
 
 
 def _left_out(current: pl.DataFrame, matched: pl.Series, kept: pl.Series) -> pl.DataFrame:
@@ -191,7 +202,8 @@ def deleted_schools(plan: TypePlan) -> pl.DataFrame:
 
 
 def outcome_items(plan: TypePlan) -> pl.DataFrame:
-    """One row per record of the sync: data_type, outcome, invalid, schools — what the summaries count."""
+    """Rows of data_type, outcome, invalid, schools and `_n`, the number of the sync's records they stand for: one
+    per record, but one per school for the rows known unchanged (counted already) — what the summaries count."""
     code = TYPE_CODES[plan.data_type]
     parts = [
         plan.records.select(pl.col(OUTCOME), pl.col(INVALID), pl.col(SCHOOLS)),
@@ -205,8 +217,12 @@ def outcome_items(plan: TypePlan) -> pl.DataFrame:
         ).select(OUTCOME, INVALID, SCHOOLS),
         plan.rejected.select(pl.col(OUTCOME), pl.lit(False).alias(INVALID), pl.col(SCHOOLS)),
     ]
-    items = pl.concat([p.with_columns(pl.col(OUTCOME).cast(pl.Int16)) for p in parts])
-    return items.with_columns(pl.lit(code, pl.Int16).alias("data_type"))
+    parts = [p.with_columns(pl.col(OUTCOME).cast(pl.Int16), pl.lit(1, pl.UInt32).alias("_n")) for p in parts]
+    if plan.unchanged is not None:
+        parts.append(plan.unchanged.schools.select(
+            pl.lit(int(Outcome.NO_CHANGE), pl.Int16).alias(OUTCOME), pl.lit(False).alias(INVALID), SCHOOLS, "_n"
+        ))  # fmt: skip
+    return pl.concat(parts).with_columns(pl.lit(code, pl.Int16).alias("data_type"))
 
 
 SUMMARY_COLUMNS = {
@@ -225,7 +241,7 @@ def counted_items(plans: list[TypePlan]) -> pl.DataFrame:
     and the sync's counts add up. Counted plan by plan: there are few distinct combinations, and the school lists of
     a million records are never gathered into one frame."""
     keys = ("data_type", OUTCOME, INVALID, SCHOOLS)
-    return pl.concat([outcome_items(p).group_by(*keys).agg(pl.len().alias("_n")) for p in plans])
+    return pl.concat([outcome_items(p).group_by(*keys).agg(pl.col("_n").sum()) for p in plans])
 
 
 def summarize(grouped: pl.DataFrame, data_types: list[int]) -> pl.DataFrame:

@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from oneroster_csv import HARD_FLAG
+from oneroster_csv import HARD_FLAG, RAW_HASH
 from oneroster_csv.api import FileTable
 from oneroster_csv.model import FileMode
 from oneroster_csv.reader import LINE
@@ -24,8 +24,8 @@ def fold_rows(table: FileTable, domains: Sequence[str]) -> TypeRows:
     """Split a file into records, delta deletions and rejected rows (SKIPPED, MERGED, EXCLUDED)."""
     columns = list(table.spec.names)
     metadata = table.metadata_columns
-    keep = [*columns, *metadata, LINE]
     frame = table.frame
+    keep = [*columns, *metadata, LINE, *([RAW_HASH] if RAW_HASH in frame.columns else [])]
     rows = TypeRows(
         data_type=table.data_type,
         mode=table.mode,
@@ -66,7 +66,7 @@ def _fold_duplicates(rows: TypeRows, list_columns: set[str]) -> None:
     merged_records: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
-    compared = [c for c in groups.columns if c not in (SOURCED_ID, LINE) and c not in IGNORED_IN_COMPARISON]
+    compared = [c for c in groups.columns if c not in (SOURCED_ID, LINE, RAW_HASH) and c not in IGNORED_IN_COMPARISON]
     for group in groups.partition_by(SOURCED_ID, maintain_order=True):
         members = group.to_dicts()
         conflicts = _conflicts(members, [c for c in compared if c not in list_columns])
@@ -81,7 +81,10 @@ def _fold_duplicates(rows: TypeRows, list_columns: set[str]) -> None:
                                          f"({detail}); none of these rows was applied and the current record, if "
                                          "any, was kept"))  # fmt: skip
             continue
-        merged_records.append(_merge(members, list_columns))
+        merged = _merge(members, list_columns)
+        if RAW_HASH in merged:
+            merged[RAW_HASH] = None  # a record of several rows is no one row read as written
+        merged_records.append(merged)
         for member in members[1:]:
             rejected.append({**member, OUTCOME: int(Outcome.MERGED)})
             findings.append(_finding(member[LINE], "duplicate.merged", "INFO", None, sourced_id,

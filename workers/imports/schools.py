@@ -126,6 +126,11 @@ class SchoolMap:
         )
         return looked["_s"].fill_null(pl.lit([], pl.List(pl.String))).alias("_schools")
 
+    def own_schools(self) -> pl.Series:
+        """The orgs a record naming them counts in exactly, and only: schools, unless one hangs under another."""
+        grouped = self._grouped(self.org)
+        return grouped.filter(pl.col("_s") == pl.concat_list(KEY))[KEY]
+
     def _grouped(self, mapping: Mapping) -> pl.DataFrame:
         """key -> sorted list of its schools, built once per mapping (records and rejected rows both look up)."""
         if id(mapping) not in self._groups:

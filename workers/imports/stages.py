@@ -5,6 +5,10 @@ file), then the last, each read, folded, resolved and planned in turn (`Threads`
 PostgreSQL streams out the last file's current keys, and its versions are written while the last file is read and
 planned: PostgreSQL's share of an import is mostly reading keys and writing versions, the engine's mostly parsing,
 and done in turn one of the two cores would wait for the other.
+
+When the tenant has the last file's records already and the file is bulk, the last file is only parsed at first;
+once the other files are planned, its rows unchanged since their versions are told by their raw hash
+(workers/imports/unchanged.py) and only the others are validated, folded and planned.
 """
 
 from __future__ import annotations
@@ -12,21 +16,24 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from db.pool import Connection
-from oneroster_csv import PackageReader
-from oneroster_csv.api import Package
+from oneroster_csv import PackageReader, RawFile
+from oneroster_csv.api import FileTable, Package
 from oneroster_csv.model import DataType
 from workers.imports.apply import Versions, apply_versions, prepared_in_turn, write_rejected
 from workers.imports.model import ImportOptions, TypeRows
 from workers.imports.plan import References, TypePlan, fold_package, plan_type, school_map
 from workers.imports.schools import SchoolMap
 from workers.imports.timing import timed
+from workers.imports.unchanged import Unchanged, candidates, conflicts
 
 LAST = DataType.ENROLLMENTS
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -60,11 +67,36 @@ def read_and_fold(
 ) -> Folded:
     with timed(f"read {len(types)} types"):
         package = reader.read(parsing.on_file, types)
+    return _fold(package, options)
+
+
+def _fold(package: Package, options: ImportOptions) -> Folded:
     with timed("fold rows"):
         rows = fold_package(package, options)
     # The folded rows are what the import works on; the parsed frames would only double the memory.
     tables = {t: dataclasses.replace(table, frame=table.frame.clear()) for t, table in package.tables.items()}
     return dataclasses.replace(package, tables=tables), rows
+
+
+def read_raw(reader: PackageReader, parsing: Parsing, data_type: DataType) -> RawFile:
+    with timed(f"read {data_type.value} raw"):
+        return reader.read_raw(data_type, parsing.on_file)
+
+
+def fold_changed(
+    raw: RawFile, reader: PackageReader, options: ImportOptions, references: References, schools: SchoolMap
+) -> tuple[Folded, Unchanged | None]:
+    """A file read raw, folded without the rows its current versions' raw hashes show unchanged (those validated
+    only, and folded, when a check across rows ties them to another row: workers/imports/unchanged.py)."""
+    current = references.snapshot.keys_of(raw.data_type)
+    with timed("unchanged rows"):
+        unchanged = candidates(raw, current, references.post_sync(schools))
+    table: FileTable = raw.validated(None if unchanged is None else ~unchanged.mask)
+    if unchanged is not None and conflicts(unchanged, table.frame, current):
+        unchanged, table = None, raw.validated()
+    taken = 0 if unchanged is None else unchanged.current_rows.len()
+    log.debug("%s: %d of %d rows unchanged since their versions", raw.file_name, taken, raw.rows)
+    return _fold(reader.package({raw.data_type: table}), options), unchanged
 
 
 def plan_files(
@@ -73,9 +105,10 @@ def plan_files(
     references: References,
     schools: SchoolMap | None,
     step: ThreadProgress = _silent,
+    unchanged: Unchanged | None = None,
 ) -> tuple[list[TypePlan], SchoolMap]:
     """Resolve and plan the folded files (after those of earlier calls), with the school map (built on the first
-    call: the files the map reads all come first)."""
+    call: the files the map reads all come first) and the last file's rows known unchanged, if any."""
     total = row_count(rows)
     step("validating", total // 2, total)  # folding the rows was the first half
     references.resolve(package, rows)
@@ -84,7 +117,8 @@ def plan_files(
     plans, done = [], 0
     for type_rows in rows.values():
         done += row_count({None: type_rows})
-        plans.append(plan_type(type_rows, references.snapshot, schools))
+        plans.append(plan_type(type_rows, references.snapshot, schools, unchanged if type_rows.data_type is LAST
+                               else None))  # fmt: skip
         type_rows.records = type_rows.records.clear()  # the plan holds the records now: one copy in memory
         step("diffing", done, total)
     return plans, schools
@@ -122,9 +156,12 @@ def read_first(
 
 
 def read_last(
-    reader: PackageReader, options: ImportOptions, parsing: Parsing, threads: Threads
-) -> asyncio.Task[Folded]:
-    """A task reading and folding the last file."""
+    reader: PackageReader, options: ImportOptions, parsing: Parsing, threads: Threads, raw: bool
+) -> asyncio.Task[Folded | RawFile]:
+    """A task reading and folding the last file, or with `raw` only parsing it (`fold_changed` comes once the
+    other files are planned)."""
+    if raw:
+        return asyncio.create_task(threads.last(read_raw, reader, parsing, LAST))
     return asyncio.create_task(threads.last(read_and_fold, reader, options, parsing, [LAST]))
 
 
@@ -145,7 +182,9 @@ class Last:
 
 
 async def plan_last(
-    reading: Awaitable[Folded],
+    reading: Awaitable[Folded | RawFile],
+    reader: PackageReader,
+    options: ImportOptions,
     references: References,
     schools: SchoolMap,
     step: ThreadProgress,
@@ -154,11 +193,16 @@ async def plan_last(
 ) -> Last:
     """Plan the last file once read; `versions_of` (when the sync applies what it plans) prepares its versions in
     the same thread, so they are ready to write when the other files' are written."""
-    package, rows = await reading
+    read = await reading
     step("validating", 0, None)
 
     def plan() -> Last:
-        plans, _ = plan_files(package, rows, references, schools, step)
+        unchanged = None
+        if isinstance(read, RawFile):
+            (package, rows), unchanged = fold_changed(read, reader, options, references, schools)
+        else:
+            package, rows = read
+        plans, _ = plan_files(package, rows, references, schools, step, unchanged)
         versions = versions_of(plans[0]) if plans and versions_of is not None else None
         return Last(package, plans, versions)
 
@@ -171,7 +215,8 @@ def row_count(rows: Mapping[Any, TypeRows]) -> int:
 
 
 def plan_rows(plan: TypePlan) -> int:
-    return plan.records.height + plan.rejected.height + plan.deleted.height
+    unchanged = 0 if plan.unchanged is None else plan.unchanged.current_rows.len()
+    return plan.records.height + plan.rejected.height + plan.deleted.height + unchanged
 
 
 async def apply_plans(

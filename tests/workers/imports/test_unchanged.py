@@ -1,0 +1,175 @@
+"""workers/imports/unchanged.py: rows told unchanged by their raw hash give exactly what validating them would.
+
+Each property imports the same day 1 into two tenants, forgets the raw hashes in one of them (as versions written
+before migration 0005 have none), and imports the same day 2 into both: one takes the shortcut, the other validates
+every row, and every number, record, finding and stored value must come out the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import asyncpg
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+from tests.conftest import make_tenant
+from tests.workers.imports.conftest import District
+from tests.workers.imports.packages import (
+    Generated,
+    Pkg,
+    base_pkg,
+    content_state,
+    enrollment,
+    packages,
+    run,
+    summary_table,
+)
+from tests.workers.imports.test_engine_properties import PROPERTY
+from workers.imports.model import ImportOptions
+
+STAGES = "workers.imports.stages"
+
+
+async def _district(pool: asyncpg.Pool) -> District:
+    return District(pool, await make_tenant(pool))
+
+
+async def _forget_raw_hashes(district: District) -> None:
+    await district.pool.execute("UPDATE enrollments_versions SET raw_hash = NULL WHERE tenant_id = $1",
+                                district.tenant.id)  # fmt: skip
+
+
+async def _findings(district: District, sync_id: int) -> object:
+    return await district.pool.fetchval("SELECT findings FROM syncs WHERE tenant_id = $1 AND id = $2",
+                                        district.tenant.id, sync_id)  # fmt: skip
+
+
+async def _stored_outcomes(district: District, sync_id: int) -> list[tuple[object, ...]]:
+    """The explicit outcome rows with the values they show (every record of a held sync)."""
+    rows = await district.pool.fetch(
+        """SELECT data_type, "sourcedId", line, outcome, attributes, changes FROM record_outcomes
+           WHERE tenant_id = $1 AND sync_id = $2 ORDER BY 1, 2, 3, 4""",
+        district.tenant.id, sync_id,
+    )  # fmt: skip
+    return [tuple(r.values()) for r in rows]
+
+
+def _unchanged_taken(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == STAGES and "unchanged since" in r.getMessage()]
+
+
+EDITS = ("role", "primary", "move", "drop", "add", "same id", "same triple", "second primary", "class school",
+         "drop class", "drop user", "demote school")  # fmt: skip
+
+
+@st.composite
+def successors(draw: st.DrawFn, day1: Pkg) -> Pkg:
+    """Day 1 edited as a district's next export might be: enrollments changed, moved, dropped, added and repeated
+    (a sourcedId, a class-user-role, a second primary teacher), classes moved to another school or dropped, users
+    dropped, a school turned into a department, rows reordered; every file bulk."""
+    pkg = day1.copy()
+    pkg.modes = {}
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    rows = pkg.rows
+    enrollments, classes = rows["enrollments"], rows["classes"]
+    schools = [o["sourcedId"] for o in rows["orgs"] if o.get("type") == "school"]
+    for _ in range(draw(st.integers(0, 6))):
+        edit = draw(st.sampled_from(EDITS))
+        if edit in ("role", "primary", "move", "drop", "same id", "same triple", "second primary") and enrollments:
+            row = rng.choice(enrollments)
+            if edit == "role":
+                row["role"] = "student" if row["role"] == "teacher" else "teacher"
+            elif edit == "primary":
+                row["primary"] = "false" if row.get("primary") == "true" else "true"
+            elif edit == "move" and classes:
+                klass = rng.choice(classes)
+                row["classSourcedId"], row["schoolSourcedId"] = klass["sourcedId"], klass["schoolSourcedId"]
+            elif edit == "drop":
+                enrollments.remove(row)
+            elif edit == "same id":
+                enrollments.append({**row, "role": "teacher" if row["role"] == "student" else "student"})
+            elif edit == "same triple":
+                enrollments.append({**row, "sourcedId": f"x{len(enrollments)}"})
+            else:
+                enrollments.append({**row, "sourcedId": f"p{len(enrollments)}", "userSourcedId": "u1",
+                                    "role": "teacher", "primary": "true"})  # fmt: skip
+        elif edit == "add" and classes and rows["users"]:
+            klass, person = rng.choice(classes), rng.choice(rows["users"])
+            enrollments.append(enrollment(f"n{len(enrollments)}", klass["sourcedId"], klass["schoolSourcedId"],
+                                          person["sourcedId"]))  # fmt: skip
+        elif edit == "class school" and classes and schools:
+            rng.choice(classes)["schoolSourcedId"] = rng.choice(schools)
+        elif edit == "drop class" and classes:
+            classes.remove(rng.choice(classes))
+        elif edit == "drop user" and len(rows["users"]) > 1:
+            rows["users"].remove(rng.choice(rows["users"]))
+        elif edit == "demote school" and len(schools) > 1:
+            demoted = rng.choice(schools)
+            for org in rows["orgs"]:
+                if org["sourcedId"] == demoted:
+                    org["type"] = "department"
+    if draw(st.booleans()):
+        rng.shuffle(enrollments)
+    for stem, stem_rows in rows.items():
+        if not stem_rows and stem not in pkg.extra_cells:
+            pkg.modes[stem] = "absent"
+    return pkg
+
+
+@PROPERTY
+@given(data=st.data(), day1=packages(), held=st.booleans())
+async def test_the_shortcut_gives_what_validating_every_row_gives(
+    pool: asyncpg.Pool, data: st.DataObject, day1: Generated, held: bool
+) -> None:
+    day2 = data.draw(successors(day1.pkg))
+    note(f"day 2 enrollments: {day2.rows['enrollments']}")
+    options = ImportOptions(hold_delete_percent=0.0, hold_delete_minimum=1) if held else ImportOptions()
+    shortcut, validated = await _district(pool), await _district(pool)
+    for district in (shortcut, validated):
+        await run(district, day1.pkg)
+    await _forget_raw_hashes(validated)
+    (fast, fast_records), (full, full_records) = [await run(d, day2, options) for d in (shortcut, validated)]
+    assert (fast.status, fast.counts, fast.hold) == (full.status, full.counts, full.hold), (fast, full)
+    assert summary_table(fast) == summary_table(full)
+    assert sorted(fast_records, key=repr) == sorted(full_records, key=repr)
+    assert await _findings(shortcut, fast.sync_id) == await _findings(validated, full.sync_id)
+    assert await _stored_outcomes(shortcut, fast.sync_id) == await _stored_outcomes(validated, full.sync_id)
+    assert await content_state(shortcut) == await content_state(validated)
+
+
+async def test_unchanged_rows_skip_validation_and_a_moved_class_still_flags_its_enrollments(
+    district: District, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rows of an unchanged file are all taken as unchanged; when a class moves to another school, its
+    enrollments' rows are the same but no longer agree with their class: they are validated, and flagged."""
+    caplog.set_level(logging.DEBUG, logger=STAGES)
+    day1 = base_pkg()
+    await run(district, day1)
+    again, _ = await run(district, day1)
+    assert _unchanged_taken(caplog)[-1].endswith("3 of 3 rows unchanged since their versions")
+    assert summary_table(again)[("", 5)]["no_change"] == 3
+    moved = day1.copy()
+    moved.rows["classes"][0]["schoolSourcedId"] = "s2"  # k1, with e1 and e2 (school s1)
+    result, records = await run(district, moved)
+    assert _unchanged_taken(caplog)[-1].endswith("1 of 3 rows unchanged since their versions")
+    flagged = {r.sourced_id for r in records if "semantic.enrollment_school_mismatch" in r.codes}
+    assert flagged == {"e1", "e2"}
+    assert summary_table(result)[("", 5)]["invalid"] == 2
+
+
+async def test_a_repeated_row_sends_the_whole_file_through_validation(
+    district: District, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new row repeating an unchanged one's class, user and role: both are checked together, as validating the
+    file checks them, so no row is taken as unchanged and the repeat is flagged."""
+    caplog.set_level(logging.DEBUG, logger=STAGES)
+    day1 = base_pkg()
+    await run(district, day1)
+    repeated = day1.copy()
+    repeated.rows["enrollments"].insert(0, {**repeated.rows["enrollments"][1], "sourcedId": "e9"})
+    _, records = await run(district, repeated)
+    assert _unchanged_taken(caplog)[-1].endswith("0 of 4 rows unchanged since their versions")
+    assert {r.sourced_id for r in records if "semantic.duplicate_enrollment" in r.codes} == {"e2"}

@@ -1,0 +1,124 @@
+"""Rows unchanged since their record's version, told by their raw hash: NO_CHANGE without validating or planning them.
+
+A version keeps the raw hash of the row it was read from where that row was read exactly as written and its record
+had no finding (migration 0005). A row of this sync with the same hash validates to the same values, with no finding
+(`oneroster_csv.validate.raw_hashes`). What else decides its outcome comes from other rows and files, and is checked
+here against the post-sync state: its references resolve, its school is still its own and only school, the checks
+between files pass, and no other row shares its sourcedId or takes part in a check across rows with it. Such a row is
+NO_CHANGE, counts in its school, and nothing is written for it: most rows of a daily bulk file.
+
+Only the last file (enrollments: referenced by no other file, so its outcomes change no other file's) in bulk mode
+goes this way; checking the rows across the whole file needs the other rows validated first (`conflicts`), and any
+doubt sends the whole file through validation as usual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from oneroster_csv import RAW_HASH, RawFile
+from oneroster_csv.reader import LINE
+from workers.imports.model import CURRENT_ROW, SCHOOLS, SOURCED_ID
+
+_CLASS, _SCHOOL, _USER = "classSourcedId", "schoolSourcedId", "userSourcedId"
+_COLUMNS = (SOURCED_ID, _CLASS, _SCHOOL, _USER, "role", "primary")
+_SEED = 0x5C00
+
+
+@dataclass(frozen=True)
+class PostSync:
+    """What the checks between files read of the other files' post-sync state."""
+
+    classes: pl.DataFrame  # sourcedId, schoolSourcedId of every class after the sync
+    users: pl.Series  # sourcedIds of the users after the sync
+    own_schools: pl.Series  # orgs a record naming them counts in exactly: schools, each its own (SchoolMap)
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """The rows of a file taken as unchanged: where they are (`mask` over the file's rows), the current row each one
+    matched, and how many count in each school (`_schools`, `_n`): what a sync that applies them needs of them."""
+
+    raw: RawFile
+    mask: pl.Series
+    current_rows: pl.Series
+    schools: pl.DataFrame
+
+    def values(self) -> pl.DataFrame:
+        """Their values (what validating them would give), with `_line` and `_schools`: for a sync that stores
+        every outcome."""
+        school = pl.concat_list(pl.col(_SCHOOL)).alias(SCHOOLS)
+        return self.raw.values().with_columns(self.raw.table.cells[LINE], school).filter(self.mask)
+
+
+def candidates(raw: RawFile, current: pl.DataFrame, post: PostSync) -> Unchanged | None:
+    """The rows whose own hash and the post-sync state make them NO_CHANGE, unless another row of the file says
+    otherwise (`conflicts`); None when no row can be (no stored raw hash, a column missing)."""
+    stored = current.select(  # (a null hash joins nothing)
+        pl.col("raw_hash").alias(RAW_HASH), pl.col(SOURCED_ID).hash(_SEED).alias("_stored_id")
+    ).with_row_index(CURRENT_ROW)
+    if stored[RAW_HASH].null_count() == stored.height or not set(_COLUMNS[:-1]) <= raw.header.sources.keys():
+        return None
+    classes = post.classes
+    if classes[SOURCED_ID].is_duplicated().any():  # (never: each post-sync class once)
+        return None
+    cells = raw.cells(_COLUMNS)
+    # Joined by raw hash, which covers the sourcedId cell, then checked against the sourcedId, so only a row and its
+    # own record's version can be taken for each other. Integers throughout: they join and compare faster than
+    # text, and no column of a million strings is built.
+    found = cells.select(RAW_HASH).join(stored, on=RAW_HASH, how="left", maintain_order="left")
+    if found.height != cells.height:  # (two versions with one raw hash: never, short of a collision)
+        return None
+    class_school = pl.col(_CLASS).replace_strict(classes[SOURCED_ID], classes[_SCHOOL].hash(_SEED), default=None)
+    same = (
+        (found["_stored_id"] == pl.col(SOURCED_ID).hash(_SEED)).fill_null(False)
+        & pl.col(_USER).is_in(post.users.implode())
+        & pl.col(_SCHOOL).is_in(post.own_schools.implode())
+        & (class_school == pl.col(_SCHOOL).hash(_SEED)).fill_null(False)  # the class is there, in the same school
+    )
+    mask = cells.select(same.alias("_same")).to_series()
+    if not mask.any():
+        return None
+    # (counted per school here: a list of one school for each of a million rows would only be counted later)
+    schools = cells.select(pl.col(_SCHOOL).filter(mask)).group_by(_SCHOOL).agg(pl.len().alias("_n"))
+    schools = schools.select(pl.concat_list(_SCHOOL).alias(SCHOOLS), pl.col("_n").cast(pl.UInt32))
+    return Unchanged(raw, mask, found[CURRENT_ROW].filter(mask), schools)
+
+
+def conflicts(unchanged: Unchanged, others: pl.DataFrame, current: pl.DataFrame) -> bool:
+    """Whether any row taken as unchanged shares a check across rows with another row of the file: a sourcedId, an
+    enrollment's class, user and role, a class's primary teacher. `others`: the rest of the file validated (the
+    values a check compares; the rows taken as unchanged compare as read, which is how they validate); `current`:
+    the current keys `candidates` matched them with. Equal values hash equal, so where no hash repeats no value
+    does; a repeated hash (nearly always a real repeat) counts as a conflict without a closer look."""
+    rows = unchanged.current_rows
+    # Each row taken as unchanged has its own record's version: a sourcedId repeats among them if a version does,
+    # and another row has one of their sourcedIds if it names one of those versions.
+    if rows.n_unique() != rows.len():
+        return True
+    named = current[SOURCED_ID].is_in(others[SOURCED_ID].drop_nulls().implode())
+    if named.gather(rows).any():
+        return True
+    cells, mask = unchanged.raw.cells(_COLUMNS), unchanged.mask
+    if "primary" not in cells.columns:
+        cells = cells.with_columns(pl.lit(None, pl.String).alias("primary"))
+    theirs = others.select(*_COLUMNS)
+    triple = pl.col(_CLASS).hash(1) ^ pl.col(_USER).hash(2) ^ pl.col("role").hash(3)
+    primary = (pl.col("role") == "teacher") & (pl.col("primary") == "true")
+    for key, kept in ((triple, pl.lit(True)), (pl.col(_CLASS).hash(4), primary)):
+        # (hashed over every row, then filtered: the rows' strings are not copied)
+        mine = cells.select(key.filter(kept.fill_null(False) & pl.lit(mask))).to_series()
+        if _shared(mine, theirs.select(key.filter(kept.fill_null(False))).to_series()):
+            return True
+    return False
+
+
+def _shared(mine: pl.Series, theirs: pl.Series) -> bool:
+    """Whether a value of `mine` occurs twice over both."""
+    every = pl.concat([mine, theirs])
+    if every.n_unique() == every.len():
+        return False
+    repeated = every.value_counts().filter(pl.col("count") > 1)[every.name]
+    return bool(mine.is_in(repeated.implode()).any())
