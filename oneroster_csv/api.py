@@ -73,11 +73,11 @@ class Package:
         return dataclasses.replace(self, tables=tables)
 
 
-@dataclass(frozen=True)
+@dataclass
 class RawFile:
     """One supplied file parsed into raw cells, its header mapped and each row's raw hash in the cells' `_raw_hash`
     column (`validate.raw_hashes`), not yet validated: a caller can tell the rows it knows unchanged by their hash
-    and `validated` only the others."""
+    and `validated` only the others, then `release` the cells."""
 
     data_type: DataType
     mode: FileMode
@@ -97,17 +97,9 @@ class RawFile:
         found = [pl.col(cell_name(i)).alias(c) for c, i in self.header.sources.items() if c in columns]
         return self.table.cells.select(*found, LINE, RAW_HASH)
 
-    def values(self) -> pl.DataFrame:
-        """Every row's values as a row read exactly as written validates to (blank = null): the canonical columns
-        (null where the file has none), then the metadata columns."""
-        sources = self.header.sources
-        canonical = [pl.col(cell_name(sources[c])) if c in sources else pl.lit(None, pl.String) for c in
-                     self.header.spec.names]  # fmt: skip
-        named = [*(v.alias(c) for v, c in zip(canonical, self.header.spec.names, strict=True)),
-                 *(pl.col(cell_name(i)).alias(c) for c, i in self.header.metadata)]  # fmt: skip
-        frame = self.table.cells.select(named)
-        return frame.with_columns(pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
-                                  for c in frame.columns)  # fmt: skip
+    def release(self) -> None:
+        """Let the cells go (what a caller took from them stays): a million rows' worth of memory."""
+        self.table = dataclasses.replace(self.table, cells=self.table.cells.clear())
 
     def validated(self, rows: pl.Series | None = None) -> FileTable:
         """The file normalised and validated, or only the rows where the mask `rows` is true (those of the other

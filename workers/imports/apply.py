@@ -233,8 +233,7 @@ async def write_all_outcomes(conn: Connection, plan: TypePlan, tenant_id: int, s
     columns = plan.rows.value_columns
     frames = [_outcome_rows(records, tenant_id, sync_id, code, columns)]
     if plan.unchanged is not None:
-        unchanged = plan.unchanged.values().with_columns(pl.lit(int(Outcome.NO_CHANGE), pl.Int16).alias(OUTCOME))
-        frames.append(_outcome_rows(unchanged, tenant_id, sync_id, code, columns))
+        frames.append(_outcome_rows(await _unchanged_values(conn, plan, tenant_id), tenant_id, sync_id, code, columns))
     if plan.deleted.height:
         content = list(content_columns(plan.data_type))
         stored = await current_values(conn, tenant_id, plan.data_type, content, plan.deleted[SOURCED_ID].to_list())
@@ -247,3 +246,22 @@ async def write_all_outcomes(conn: Connection, plan: TypePlan, tenant_id: int, s
         )
         frames.append(_outcome_rows(deleted, tenant_id, sync_id, code, [SOURCED_ID, *content]))
     await copy_frame(conn, "record_outcomes", pl.concat(frames, how="vertical_relaxed"))
+
+
+async def _unchanged_values(conn: Connection, plan: TypePlan, tenant_id: int) -> pl.DataFrame:
+    """The rows known unchanged, as records with the values they validate to: their current versions' (what makes
+    them unchanged), the metadata columns spread out again, each in its own school."""
+    unchanged = plan.unchanged
+    assert unchanged is not None
+    rows = pl.DataFrame({SOURCED_ID: plan.known.gather(unchanged.current_rows), LINE: unchanged.lines})
+    attributes = [c for c in plan.rows.columns if c != SOURCED_ID]
+    stored = await current_values(
+        conn, tenant_id, plan.data_type, [*attributes, "metadata"], rows[SOURCED_ID].to_list()
+    )
+    if plan.rows.metadata:
+        fields = pl.Struct({name: pl.String for name in plan.rows.metadata})
+        stored = stored.with_columns(pl.col("metadata").str.json_decode(fields)).unnest("metadata")
+    own = OWN_SCHOOL[plan.data_type]
+    return rows.join(stored.drop("metadata", strict=False), on=SOURCED_ID, how="left").with_columns(
+        pl.concat_list(own).alias(SCHOOLS), pl.lit(int(Outcome.NO_CHANGE), pl.Int16).alias(OUTCOME)
+    )

@@ -92,10 +92,11 @@ def fold_changed(
     with timed("unchanged rows"):
         unchanged = candidates(raw, current, references.post_sync(schools))
     table: FileTable = raw.validated(None if unchanged is None else ~unchanged.mask)
-    if unchanged is not None and conflicts(unchanged, table.frame, current):
+    if unchanged is not None and conflicts(unchanged, raw, table.frame, current):
         unchanged, table = None, raw.validated()
     taken = 0 if unchanged is None else unchanged.current_rows.len()
     log.debug("%s: %d of %d rows unchanged since their versions", raw.file_name, taken, raw.rows)
+    raw.release()
     return _fold(reader.package({raw.data_type: table}), options), unchanged
 
 

@@ -38,19 +38,13 @@ class PostSync:
 
 @dataclass(frozen=True)
 class Unchanged:
-    """The rows of a file taken as unchanged: where they are (`mask` over the file's rows), the current row each one
-    matched, and how many count in each school (`_schools`, `_n`): what a sync that applies them needs of them."""
+    """The rows of a file taken as unchanged: where they are (`mask` over the file's rows, `lines`), the current row
+    each one matched, and how many count in each school (`_schools`, `_n`): what a sync needs of them."""
 
-    raw: RawFile
     mask: pl.Series
+    lines: pl.Series
     current_rows: pl.Series
     schools: pl.DataFrame
-
-    def values(self) -> pl.DataFrame:
-        """Their values (what validating them would give), with `_line` and `_schools`: for a sync that stores
-        every outcome."""
-        school = pl.concat_list(pl.col(_SCHOOL)).alias(SCHOOLS)
-        return self.raw.values().with_columns(self.raw.table.cells[LINE], school).filter(self.mask)
 
 
 def candidates(raw: RawFile, current: pl.DataFrame, post: PostSync) -> Unchanged | None:
@@ -84,12 +78,12 @@ def candidates(raw: RawFile, current: pl.DataFrame, post: PostSync) -> Unchanged
     # (counted per school here: a list of one school for each of a million rows would only be counted later)
     schools = cells.select(pl.col(_SCHOOL).filter(mask)).group_by(_SCHOOL).agg(pl.len().alias("_n"))
     schools = schools.select(pl.concat_list(_SCHOOL).alias(SCHOOLS), pl.col("_n").cast(pl.UInt32))
-    return Unchanged(raw, mask, found[CURRENT_ROW].filter(mask), schools)
+    return Unchanged(mask, cells[LINE].filter(mask), found[CURRENT_ROW].filter(mask), schools)
 
 
-def conflicts(unchanged: Unchanged, others: pl.DataFrame, current: pl.DataFrame) -> bool:
+def conflicts(unchanged: Unchanged, raw: RawFile, others: pl.DataFrame, current: pl.DataFrame) -> bool:
     """Whether any row taken as unchanged shares a check across rows with another row of the file: a sourcedId, an
-    enrollment's class, user and role, a class's primary teacher. `others`: the rest of the file validated (the
+    enrollment's class, user and role, a class's primary teacher. `others`: the rest of `raw` validated (the
     values a check compares; the rows taken as unchanged compare as read, which is how they validate); `current`:
     the current keys `candidates` matched them with. Equal values hash equal, so where no hash repeats no value
     does; a repeated hash (nearly always a real repeat) counts as a conflict without a closer look."""
@@ -101,7 +95,7 @@ def conflicts(unchanged: Unchanged, others: pl.DataFrame, current: pl.DataFrame)
     named = current[SOURCED_ID].is_in(others[SOURCED_ID].drop_nulls().implode())
     if named.gather(rows).any():
         return True
-    cells, mask = unchanged.raw.cells(_COLUMNS), unchanged.mask
+    cells, mask = raw.cells(_COLUMNS), unchanged.mask
     if "primary" not in cells.columns:
         cells = cells.with_columns(pl.lit(None, pl.String).alias("primary"))
     theirs = others.select(*_COLUMNS)
