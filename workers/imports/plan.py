@@ -162,13 +162,12 @@ def plan_type(
     classified = classified.drop(CURRENT_ROW)
     rejected = type_rows.rejected.with_columns(schools.attribute(data_type, type_rows.rejected).alias(SCHOOLS))
     rejected = rejected.join(issues_by_line(type_rows.findings), on=LINE, how="left")
-    live = snapshot.live_keys(data_type)
     kept = kept_keys(snapshot, type_rows)
     if type_rows.mode is FileMode.BULK:
         deleted = _left_out(current, matched, kept).with_columns(pl.lit(None, pl.Int64).alias(LINE))
         noop = pl.DataFrame(schema={SOURCED_ID: pl.String, LINE: pl.Int64})
     else:
-        is_live = pl.col(SOURCED_ID).is_in(live.implode())
+        is_live = pl.col(SOURCED_ID).is_in(snapshot.live_keys(data_type).implode())
         deleted = type_rows.deletions.filter(is_live)
         noop = type_rows.deletions.filter(~is_live)
         type_rows.add_findings(noop.select(
@@ -178,8 +177,8 @@ def plan_type(
             .alias("message"), pl.col(SOURCED_ID).alias("sourced_id"),
         ))  # fmt: skip
     known = snapshot.keys_of(data_type)[SOURCED_ID]
-    return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop, live.len(), known,
-                    unchanged=unchanged)  # fmt: skip
+    return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop,
+                    snapshot.live_count(data_type), known, unchanged=unchanged)  # fmt: skip
 
 
 def _left_out(current: pl.DataFrame, matched: pl.Series, kept: pl.Series) -> pl.DataFrame:

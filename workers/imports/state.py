@@ -49,6 +49,12 @@ class Snapshot:
             )
         return self._live[data_type]
 
+    def live_count(self, data_type: DataType) -> int:
+        """How many live entities of the type there are (without a copy of their keys)."""
+        if data_type in self._live or data_type not in self.keys:
+            return self.live_keys(data_type).len()
+        return int((self.keys[data_type]["kind"] != int(VersionKind.DELETED)).sum())
+
     def current(self, data_type: DataType) -> pl.DataFrame:
         columns = ATTRIBUTION_COLUMNS[data_type]
         frame = self.values.get(data_type)

@@ -75,9 +75,11 @@ def candidates(raw: RawFile, current: pl.DataFrame, post: PostSync) -> Unchanged
     mask = cells.select(same.alias("_same")).to_series()
     if not mask.any():
         return None
-    # (counted per school here: a list of one school for each of a million rows would only be counted later)
-    schools = cells.select(pl.col(_SCHOOL).filter(mask)).group_by(_SCHOOL).agg(pl.len().alias("_n"))
-    schools = schools.select(pl.concat_list(_SCHOOL).alias(SCHOOLS), pl.col("_n").cast(pl.UInt32))
+    # (counted per school here, over the whole column: a list of one school for each of a million rows would only be
+    # counted later, and the rows' schools filtered out first would be a million strings copied)
+    schools = cells.select(_SCHOOL, mask).group_by(_SCHOOL).agg(pl.col("_same").sum().alias("_n"))
+    counted = pl.col("_n").cast(pl.UInt32)
+    schools = schools.filter(pl.col("_n") > 0).select(pl.concat_list(_SCHOOL).alias(SCHOOLS), counted)
     return Unchanged(mask, cells[LINE].filter(mask), found[CURRENT_ROW].filter(mask), schools)
 
 
