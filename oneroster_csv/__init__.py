@@ -10,8 +10,9 @@ from .api import FileTable, Package, PackageReader, RawFile, read_package, read_
 from .manifest import Manifest, parse_manifest
 from .model import DataType, FileMode, Finding, PackageError, Severity
 from .package import PackageLimits, open_package
+from .raw_hash import RAW_HASH
 from .spec import SUPPORTED_TYPES, ColumnSpec, FileSpec, Kind, Req, file_spec
-from .validate import FINDING_SCHEMA, HARD_FLAG, RAW_HASH, SOFT_FLAG, STRUCTURAL, apply_overrides
+from .validate import FINDING_SCHEMA, HARD_FLAG, SOFT_FLAG, STRUCTURAL, apply_overrides
 
 __all__ = [
     "FINDING_SCHEMA",

@@ -13,9 +13,10 @@ from .headers import HeaderMap, map_header
 from .manifest import Manifest, parse_manifest
 from .model import DataType, FileMode, Finding, PackageError, Severity
 from .package import MANIFEST, PackageLimits, open_package
+from .raw_hash import RAW_HASH, raw_hashes
 from .reader import LINE, CsvTable, cell_name, read_csv_bytes
 from .spec import KNOWN_FILES, FileSpec
-from .validate import HARD_FLAG, RAW_HASH, raw_hashes, validate
+from .validate import HARD_FLAG, validate
 
 __all__ = ["FileTable", "Package", "PackageReader", "RawFile", "read_package", "read_raw"]
 
@@ -28,7 +29,7 @@ class FileTable:
     (``metadata.*``, named as in the file; unknown columns get a ``metadata.`` prefix), then ``_line`` (Int64, the
     row's physical line, header = 1), ``_hard`` (Boolean: a HARD finding, the row must be SKIPPED), ``_soft``
     (Boolean: a SOFT finding, the record is flagged INVALID) and ``_raw_hash`` (Int64: the row's raw hash, see
-    ``validate.raw_hashes``, where the row was read exactly as written, with no finding of any severity; else null).
+    ``raw_hash.raw_hashes``, where the row was read exactly as written, with no finding of any severity; else null).
     ``findings``: one row per HARD/SOFT finding with columns line, code, severity, column, message, sourced_id.
     ``notes``: file-level findings (header mapping, aggregated INFO leniencies with a count and first line).
     """
@@ -76,7 +77,7 @@ class Package:
 @dataclass
 class RawFile:
     """One supplied file parsed into raw cells, its header mapped and each row's raw hash in the cells' `_raw_hash`
-    column (`validate.raw_hashes`), not yet validated: a caller can tell the rows it knows unchanged by their hash
+    column (`raw_hash.raw_hashes`), not yet validated: a caller can tell the rows it knows unchanged by their hash
     and `validated` only the others, then `release` the cells."""
 
     data_type: DataType

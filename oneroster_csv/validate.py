@@ -24,7 +24,6 @@ Decisions where the spec is silent:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ import polars as pl
 from . import normalize as nz
 from .headers import HeaderMap
 from .model import FileMode, Finding, Severity
+from .raw_hash import RAW_HASH, plain_hashes, raw_hashes
 from .reader import LINE, CsvTable, cell_name
 from .spec import ColumnSpec, Kind, Req
 
@@ -48,10 +48,6 @@ FINDING_SCHEMA = {
     "sourced_id": pl.String,
 }
 HARD_FLAG, SOFT_FLAG = "_hard", "_soft"
-RAW_HASH = "_raw_hash"
-# Part of every raw hash: bump it with any change to what a row's cells normalise to or which findings they raise,
-# so that rows read under older rules are validated again instead of being taken as unchanged.
-RULES_VERSION = 1
 
 
 @dataclass
@@ -369,35 +365,6 @@ def _flag(lines: pl.Series) -> pl.Expr:
     return pl.col(LINE).is_in(lines.implode()) if len(lines) else pl.lit(False)
 
 
-def raw_hashes(table: CsvTable, header: HeaderMap, mode: FileMode, version: str, *, strict: bool,
-               severities: Mapping[str, str] | None = None) -> pl.Series:  # fmt: skip
-    """A 64-bit hash of each row's cells exactly as read, seeded with everything else its validation depends on (the
-    header, the mode, the settings, the rules' version): two rows with equal hashes validate to the same values and
-    findings, so a row whose hash is stored with its record needs no validating again."""
-    context = (RULES_VERSION, header.spec.data_type.value, header.layout, table.header, mode.value, version, strict,
-               sorted((severities or {}).items()))  # fmt: skip
-    seed = int.from_bytes(hashlib.blake2b(repr(context).encode(), digest_size=8).digest(), "big") >> 1
-    cells = table.cells.select(cell_name(i) for i in range(len(table.header)))
-    hashes = cells.hash_rows(seed=seed).reinterpret(signed=True).alias(RAW_HASH)
-    # A row with a structural problem (too wide, a line break in a value) has cells that do not show it: no hash.
-    return _without(hashes, table.cells[LINE], table.problems["line"])
-
-
-def _plain_hashes(table: CsvTable, hashes: pl.Series, noted: pl.Series) -> pl.Series:
-    """The raw hashes of the rows read exactly as written: none on the lines `noted` and no blank trimmed off a cell;
-    null for the others, whose values or findings a later read must work out again."""
-    if table.needs_trim:  # (whether a cell was trimmed is not known per row)
-        return pl.repeat(None, hashes.len(), dtype=pl.Int64, eager=True).alias(RAW_HASH)
-    return _without(hashes, table.cells[LINE], noted)
-
-
-def _without(hashes: pl.Series, lines: pl.Series, dropped: pl.Series) -> pl.Series:
-    """`hashes` (of the rows on `lines`) with those of the `dropped` lines null."""
-    if dropped.len() == 0:
-        return hashes
-    return pl.select(pl.when(lines.is_in(dropped.implode())).then(None).otherwise(hashes).alias(RAW_HASH)).to_series()
-
-
 @dataclass(frozen=True)
 class Validated:
     frame: pl.DataFrame
@@ -454,7 +421,7 @@ def validate(
     findings = apply_overrides(findings, severities or {})
     hashes = cells[RAW_HASH] if RAW_HASH in cells.columns else raw_hashes(
         table, header, mode, version, strict=strict, severities=severities)  # fmt: skip
-    plain = _plain_hashes(table, hashes, findings["line"].unique())
+    plain = plain_hashes(table, hashes, findings["line"].unique())
     notes = aggregate_info(findings, table.file)
     findings = findings.filter(pl.col("severity") != INFO).sort("line", maintain_order=True)
     hard_lines = findings.filter(pl.col("severity") == HARD)["line"].unique()

@@ -1,4 +1,4 @@
-"""Raw hashes (validate.raw_hashes, api.read_raw): equal for rows that validate alike, kept only for rows read exactly
+"""Raw hashes (raw_hash.raw_hashes, api.read_raw): equal for rows that validate alike, kept only for rows read exactly
 as written, and validating some rows of a raw file gives what validating the whole file gives for them."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A version keeps the raw hash of the row it was read from where that row was read exactly as written and its record
 had no finding (migration 0005). A row of this sync with the same hash validates to the same values, with no finding
-(`oneroster_csv.validate.raw_hashes`). What else decides its outcome comes from other rows and files, and is checked
+(`oneroster_csv.raw_hash`). What else decides its outcome comes from other rows and files, and is checked
 here against the post-sync state: its references resolve, its school is still its own and only school, the checks
 between files pass, and no other row shares its sourcedId or takes part in a check across rows with it. Such a row is
 NO_CHANGE, counts in its school, and nothing is written for it: most rows of a daily bulk file.
