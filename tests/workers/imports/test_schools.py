@@ -7,6 +7,8 @@ administrator; e1, e2 in k1 (s1), e3 in k2 (s2); u2's demographics.
 
 from __future__ import annotations
 
+import polars as pl
+
 from db.entities import TYPE_CODES
 from db.entities_read import entities_by_keys
 from oneroster_csv.model import DataType
@@ -23,6 +25,7 @@ from tests.workers.imports.packages import (
     user,
 )
 from workers.imports.engine import ImportResult
+from workers.imports.schools import SchoolMap
 
 
 def _totals(result: ImportResult, data_type: DataType) -> dict[str, int]:
@@ -152,3 +155,22 @@ async def test_a_record_counting_in_its_own_school_stores_no_school_list(distric
     async with district.pool.acquire() as conn:
         entities = await entities_by_keys(conn, district.tenant.id, [(DataType.ENROLLMENTS, k) for k in ("e1", "e9")])
     assert [entities[(DataType.ENROLLMENTS, k)].schools for k in ("e1", "e9")] == [["s1"], ["s1"]]
+
+
+def test_own_schools_are_the_orgs_a_record_naming_them_counts_in_alone() -> None:
+    """SchoolMap.own_schools: what lets an unchanged enrollment count in its school without being attributed again —
+    a school (s1, s2), not a department (dep1 counts in s1), the district, or a school under a school (s3 counts in
+    s2 and itself)."""
+    orgs = pl.DataFrame(
+        {
+            "sourcedId": ["d1", "s1", "s2", "dep1", "s3"],
+            "type": ["district", "school", "school", "department", "school"],
+            "parentSourcedId": [None, "d1", "d1", "s1", "s2"],
+        }
+    )
+    empty = pl.DataFrame(schema={c: pl.String for c in ("sourcedId", "parentSourcedId", "schoolSourcedId",
+                                                        "courseSourcedId", "termSourcedIds")})  # fmt: skip
+    users = pl.DataFrame(schema={c: pl.String for c in ("sourcedId", "orgSourcedIds", "primaryOrgSourcedId")})
+    roles = pl.DataFrame(schema={c: pl.String for c in ("userSourcedId", "orgSourcedId")})
+    schools = SchoolMap(orgs, empty, empty, users, roles)
+    assert sorted(schools.own_schools().to_list()) == ["s1", "s2"]
