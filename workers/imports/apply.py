@@ -57,16 +57,10 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
         pl.col(ISSUES).alias("issues"),
         *(pl.col(c) for c in dict.fromkeys(attributes)),
         pl.col(META).alias("metadata"),
-        _raw_hash(records).alias("raw_hash"),
+        # the raw hash of the row each record was read from, kept only for records without any finding: one raised
+        # after validation (a reference, a semantic check, a duplicate) clears it too
+        pl.when(pl.col(ISSUES).is_null()).then(pl.col(RAW_HASH)).otherwise(None).alias("raw_hash"),
     )
-
-
-def _raw_hash(records: pl.DataFrame) -> pl.Expr:
-    """The raw hash of the row each record was read from, kept only for records without any finding: one raised
-    after validation (a reference, a semantic check, a duplicate) clears it too."""
-    if RAW_HASH not in records.columns:
-        return pl.lit(None, pl.Int64)
-    return pl.when(pl.col(ISSUES).is_null()).then(pl.col(RAW_HASH)).otherwise(None)
 
 
 def _stored_schools(data_type: DataType) -> pl.Expr:

@@ -18,6 +18,10 @@ from oneroster_csv.spec import ColumnSpec, Req
 from workers.imports.model import SOURCED_ID, Outcome, TypeRows
 
 _REF = "_ref"
+# The rows two checks across enrollments compare (workers/imports/unchanged.py makes the same checks' rows meet):
+# a primary teacher of a class, and a hash equal for enrollments of one class, user and role.
+PRIMARY_TEACHER = (pl.col("role") == "teacher") & (pl.col("primary") == "true")
+ENROLLMENT_PAIR = pl.col("classSourcedId").hash(1) ^ pl.col("userSourcedId").hash(2) ^ pl.col("role").hash(3)
 
 
 def reference_columns(rows: TypeRows, spec_columns: tuple[ColumnSpec, ...]) -> list[tuple[str, DataType, bool, bool]]:
@@ -137,7 +141,7 @@ def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> li
                               pl.format("schoolSourcedId '{}' differs from the school of class '{}' ('{}')",
                                         pl.col("schoolSourcedId"), pl.col("classSourcedId"),
                                         pl.col("_class_school"))))  # fmt: skip
-    primary = records.filter((pl.col("role") == "teacher") & (pl.col("primary") == "true"))
+    primary = records.filter(PRIMARY_TEACHER)
     crowded = primary.filter(pl.col("classSourcedId").is_duplicated())
     parts.append(
         soft_finding(
@@ -148,7 +152,7 @@ def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> li
         )
     )
     # An integer hash finds the few candidate repeats cheaply; the exact comparison runs on those only.
-    pair = records.select(pl.col("classSourcedId").hash(1) ^ pl.col("userSourcedId").hash(2) ^ pl.col("role").hash(3))
+    pair = records.select(ENROLLMENT_PAIR)
     # (rechunked: polars 2.1 panics formatting a struct-deduplicated frame of several chunks)
     candidates = records.filter(pair.to_series().is_in(_repeated(pair.to_series()).implode())).rechunk()
     repeated = candidates.filter(~pl.struct("classSourcedId", "userSourcedId", "role").is_first_distinct())

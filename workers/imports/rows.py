@@ -24,8 +24,8 @@ def fold_rows(table: FileTable, domains: Sequence[str]) -> TypeRows:
     """Split a file into records, delta deletions and rejected rows (SKIPPED, MERGED, EXCLUDED)."""
     columns = list(table.spec.names)
     metadata = table.metadata_columns
+    keep = [*columns, *metadata, LINE, RAW_HASH]
     frame = table.frame
-    keep = [*columns, *metadata, LINE, *([RAW_HASH] if RAW_HASH in frame.columns else [])]
     rows = TypeRows(
         data_type=table.data_type,
         mode=table.mode,
@@ -81,10 +81,8 @@ def _fold_duplicates(rows: TypeRows, list_columns: set[str]) -> None:
                                          f"({detail}); none of these rows was applied and the current record, if "
                                          "any, was kept"))  # fmt: skip
             continue
-        merged = _merge(members, list_columns)
-        if RAW_HASH in merged:
-            merged[RAW_HASH] = None  # a record of several rows is no one row read as written
-        merged_records.append(merged)
+        # (a record of several rows is no one row read as written: no raw hash)
+        merged_records.append({**_merge(members, list_columns), RAW_HASH: None})
         for member in members[1:]:
             rejected.append({**member, OUTCOME: int(Outcome.MERGED)})
             findings.append(_finding(member[LINE], "duplicate.merged", "INFO", None, sourced_id,

@@ -94,7 +94,7 @@ def fold_changed(
     table: FileTable = raw.validated(None if unchanged is None else ~unchanged.mask)
     if unchanged is not None and conflicts(unchanged, raw, table.frame, current):
         unchanged, table = None, raw.validated()
-    taken = 0 if unchanged is None else unchanged.current_rows.len()
+    taken = 0 if unchanged is None else unchanged.count
     log.debug("%s: %d of %d rows unchanged since their versions", raw.file_name, taken, raw.rows)
     raw.release()
     return _fold(reader.package({raw.data_type: table}), options), unchanged
@@ -216,7 +216,7 @@ def row_count(rows: Mapping[Any, TypeRows]) -> int:
 
 
 def plan_rows(plan: TypePlan) -> int:
-    unchanged = 0 if plan.unchanged is None else plan.unchanged.current_rows.len()
+    unchanged = 0 if plan.unchanged is None else plan.unchanged.count
     return plan.records.height + plan.rejected.height + plan.deleted.height + unchanged
 
 

@@ -21,6 +21,7 @@ import polars as pl
 from oneroster_csv import RAW_HASH, RawFile
 from oneroster_csv.reader import LINE
 from workers.imports.model import CURRENT_ROW, SCHOOLS, SOURCED_ID
+from workers.imports.references import ENROLLMENT_PAIR, PRIMARY_TEACHER
 
 _CLASS, _SCHOOL, _USER = "classSourcedId", "schoolSourcedId", "userSourcedId"
 _COLUMNS = (SOURCED_ID, _CLASS, _SCHOOL, _USER, "role", "primary")
@@ -45,6 +46,10 @@ class Unchanged:
     lines: pl.Series
     current_rows: pl.Series
     schools: pl.DataFrame
+
+    @property
+    def count(self) -> int:
+        return self.current_rows.len()
 
 
 def candidates(raw: RawFile, current: pl.DataFrame, post: PostSync) -> Unchanged | None:
@@ -101,9 +106,7 @@ def conflicts(unchanged: Unchanged, raw: RawFile, others: pl.DataFrame, current:
     if "primary" not in cells.columns:
         cells = cells.with_columns(pl.lit(None, pl.String).alias("primary"))
     theirs = others.select(*_COLUMNS)
-    triple = pl.col(_CLASS).hash(1) ^ pl.col(_USER).hash(2) ^ pl.col("role").hash(3)
-    primary = (pl.col("role") == "teacher") & (pl.col("primary") == "true")
-    for key, kept in ((triple, pl.lit(True)), (pl.col(_CLASS).hash(4), primary)):
+    for key, kept in ((ENROLLMENT_PAIR, pl.lit(True)), (pl.col(_CLASS).hash(4), PRIMARY_TEACHER)):
         # (hashed over every row, then filtered: the rows' strings are not copied)
         mine = cells.select(key.filter(kept.fill_null(False) & pl.lit(mask))).to_series()
         if _shared(mine, theirs.select(key.filter(kept.fill_null(False))).to_series()):
