@@ -34,8 +34,9 @@ import asyncpg
 from bench.floor import copy_floor
 from bench.generate_district import generate_district
 
+# The version tables' partitions (one per tenant, migration 0006) and the tables a sync's history is kept in.
 DATA_TABLES = """SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
-                 WHERE c.relkind = 'r' AND (c.relname LIKE '%\\_versions' OR c.relname IN
+                 WHERE c.relkind = 'r' AND (c.relname LIKE '%\\_versions\\_t%' OR c.relname IN
                        ('record_outcomes', 'sync_summaries', 'syncs'))"""
 
 

@@ -13,6 +13,7 @@ from enum import IntEnum
 
 import polars as pl
 
+from db.partitions import attach, create_detached, has_partition, partition_name
 from db.pgcopy import HEADER, TRAILER, Encoder, encode_rows, encoder
 from db.pool import Connection
 from db.sql import ident
@@ -181,13 +182,26 @@ RowsSent = Callable[[int], Awaitable[None]]
 
 async def copy_versions(
     conn: Connection,
+    tenant_id: int,
     data_type: DataType,
     frame: pl.DataFrame,
     order: pl.Series | None = None,
     on_rows: RowsSent | None = None,
 ) -> None:
-    """Write new versions; `frame` has the columns of `version_columns` (any subset, the rest default)."""
-    await copy_frame(conn, TABLES[data_type], frame, order, on_rows)
+    """Write new versions of the tenant's; `frame` has the columns of `version_columns` (any subset, the rest
+    default), its tenant_id all `tenant_id`.
+
+    Into the tenant's partition; the first versions of the type create it, loaded before it is attached
+    (db/partitions.py).
+    """
+    table = TABLES[data_type]
+    if frame.height == 0:
+        return
+    if await has_partition(conn, table, tenant_id):
+        await copy_frame(conn, partition_name(table, tenant_id), frame, order, on_rows)
+        return
+    await copy_frame(conn, await create_detached(conn, table, tenant_id), frame, order, on_rows)
+    await attach(conn, table, tenant_id)
 
 
 COPY_CHUNK_ROWS = 25_000
@@ -275,7 +289,8 @@ async def supersede(
     records = await conn.fetch(
         f"""WITH closed AS (
                 UPDATE {table} SET valid_to = $2
-                WHERE ctid = ANY(ARRAY({_probes(table, "$1", "$3", "AND valid_from <> $2")})) AND valid_to IS NULL
+                WHERE tenant_id = $1 AND ctid = ANY(ARRAY({_probes(table, "$1", "$3", "AND valid_from <> $2")}))
+                      AND valid_to IS NULL
                 RETURNING *),
             carried AS (
                 INSERT INTO {table} ({listed}, valid_from, kind, line)
@@ -298,7 +313,8 @@ def _probes(table: str, tenant: str, keys: str, condition: str = "") -> str:
 
     Written as a LIMITed lateral subquery so the planner cannot turn it into a join: `= ANY(keys)` or a join lets it
     scan the tenant's every version instead whenever its statistics are missing or it prefers a hash (a table just
-    loaded by a million-row import has none yet).
+    loaded by a million-row import has none yet). A ctid names a row within one partition only (migration 0006):
+    the statement using these must name the tenant too.
     """
     return f"""SELECT current.ctid FROM unnest({keys}::text[]) AS k ("sourcedId"),
                LATERAL (SELECT v.ctid FROM {table} v WHERE v.tenant_id = {tenant} AND v."sourcedId" = k."sourcedId"

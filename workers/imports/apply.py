@@ -157,7 +157,7 @@ async def apply_versions(
     """
     # Each COPY chunk is gathered in key order on its own, so the versions are never copied whole.
     with timed(f"  copy {versions.frame.height} versions"):
-        await copy_versions(conn, plan.data_type, versions.frame, order=versions.order, on_rows=on_rows)
+        await copy_versions(conn, tenant_id, plan.data_type, versions.frame, order=versions.order, on_rows=on_rows)
     # Only keys that had a current version need closing: brand-new sourcedIds (most of a first import) have none.
     # The known keys are looked up among the written ones: a set of the few written, not of every known key (and
     # none at all for a type the tenant never had).

@@ -1,0 +1,143 @@
+"""Per-tenant partitions of the version tables: created by a tenant's first versions, loaded before they are
+attached, rolled back with the transaction that made them, scoped by tenant wherever rows are found by ctid, and
+filled from the unpartitioned tables by migration 0006."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import polars as pl
+import pytest
+
+from db.entities import TABLES, VersionKind, copy_versions, current_keys, supersede
+from db.migrate import load_migrations, migrate
+from db.partitions import has_partition, partition_name
+from db.pool import Connection
+from oneroster_csv.model import DataType
+from oneroster_sync.settings import Endpoints
+from tests.conftest import drop_database, fresh_database, make_tenant
+
+ORGS = DataType.ORGS
+
+
+def org_versions(tenant_id: int, keys: list[str], valid_from: int = 1) -> pl.DataFrame:
+    return pl.DataFrame({
+        "tenant_id": [tenant_id] * len(keys), "sourcedId": keys, "valid_from": [valid_from] * len(keys),
+        "kind": [int(VersionKind.NEW)] * len(keys), "content_hash": list(range(len(keys))),
+        "row_hash": list(range(len(keys))), "schools": [[]] * len(keys), "name": [f"Org {k}" for k in keys],
+    }, schema_overrides={"schools": pl.List(pl.String)})  # fmt: skip
+
+
+async def partitions_of(conn: Connection, table: str) -> set[str]:
+    rows = await conn.fetch("SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = $1::regclass",
+                            table)  # fmt: skip
+    return {r["name"] for r in rows}
+
+
+async def test_first_versions_create_the_tenants_partition_with_the_parents_indexes(pool: asyncpg.Pool) -> None:
+    tenant = await make_tenant(pool)
+    name = partition_name(TABLES[ORGS], tenant.id)
+    async with pool.acquire() as conn:
+        assert not await has_partition(conn, TABLES[ORGS], tenant.id)
+        async with conn.transaction():
+            await copy_versions(conn, tenant.id, ORGS, org_versions(tenant.id, ["b", "a", "c"]))
+        async with conn.transaction():  # the partition exists now: straight into it
+            await copy_versions(conn, tenant.id, ORGS, org_versions(tenant.id, ["d"], valid_from=2))
+        assert name in await partitions_of(conn, TABLES[ORGS])
+        indexes = {r["indexdef"].split(" USING ")[1] for r in await conn.fetch(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = $1", name)}  # fmt: skip
+        assert indexes == {'btree (tenant_id, "sourcedId", valid_from)', "brin (valid_from) WITH (autosummarize='on')",
+                           'btree (tenant_id, "sourcedId") WHERE invalid'}  # fmt: skip
+        keys = await current_keys(conn, tenant.id, ORGS)
+        assert sorted(keys["sourcedId"].to_list()) == ["a", "b", "c", "d"]
+        with pytest.raises(asyncpg.CheckViolationError):  # the partition holds its tenant's rows only
+            await conn.execute(f'INSERT INTO "{name}" (tenant_id, "sourcedId", valid_from, kind, content_hash, '
+                               f"row_hash) VALUES ({tenant.id + 1}, 'x', 1, 1, 0, 0)")  # fmt: skip
+
+
+async def test_a_rolled_back_first_write_leaves_no_partition(pool: asyncpg.Pool) -> None:
+    tenant = await make_tenant(pool)
+    async with pool.acquire() as conn:
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await copy_versions(conn, tenant.id, ORGS, org_versions(tenant.id, ["a"]))
+                raise RuntimeError("the import failed after writing")
+        assert not await has_partition(conn, TABLES[ORGS], tenant.id)
+        assert partition_name(TABLES[ORGS], tenant.id) not in await partitions_of(conn, TABLES[ORGS])
+        async with conn.transaction():  # and the next import creates it
+            await copy_versions(conn, tenant.id, ORGS, org_versions(tenant.id, ["a"]))
+        assert await has_partition(conn, TABLES[ORGS], tenant.id)
+
+
+async def test_first_imports_of_two_tenants_attach_in_turn(pool: asyncpg.Pool) -> None:
+    first, second = await make_tenant(pool), await make_tenant(pool)
+    async with pool.acquire() as one, pool.acquire() as other:
+        async with one.transaction():
+            await copy_versions(one, first.id, ORGS, org_versions(first.id, ["a"]))
+            # The second tenant's attach waits for the first's transaction (both lock the parent), and only it.
+            waiting = asyncio.ensure_future(_write_in_transaction(other, second.id, ["a", "b"]))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+            assert await one.fetchval(f"SELECT count(*) FROM {TABLES[ORGS]} WHERE tenant_id = $1", first.id) == 1
+        await asyncio.wait_for(waiting, 10)
+        for tenant, count in ((first, 1), (second, 2)):
+            assert await one.fetchval(f"SELECT count(*) FROM {TABLES[ORGS]} WHERE tenant_id = $1", tenant.id) == count
+
+
+async def _write_in_transaction(conn: Connection, tenant_id: int, keys: list[str]) -> None:
+    async with conn.transaction():
+        await copy_versions(conn, tenant_id, ORGS, org_versions(tenant_id, keys))
+
+
+async def test_closing_versions_by_row_id_stays_in_the_tenant(pool: asyncpg.Pool) -> None:
+    """Row ids repeat across partitions: two tenants with the same versions have the same ctids."""
+    one, other = await make_tenant(pool), await make_tenant(pool)
+    async with pool.acquire() as conn:
+        for tenant in (one, other):
+            async with conn.transaction():
+                await copy_versions(conn, tenant.id, ORGS, org_versions(tenant.id, ["a", "b"]))
+        async with conn.transaction():
+            await supersede(conn, one.id, ORGS, 2, ["a"], [("b", VersionKind.DELETED, 3)])
+        closed = "SELECT count(*) FROM orgs_versions WHERE tenant_id = $1 AND valid_to IS NOT NULL"
+        assert await conn.fetchval(closed, one.id) == 2
+        assert await conn.fetchval(closed, other.id) == 0
+        assert (await current_keys(conn, other.id, ORGS))["kind"].to_list() == [1, 1]
+
+
+@pytest.fixture
+async def database(server_endpoints: Endpoints) -> AsyncIterator[asyncpg.Connection]:
+    url = await fresh_database(server_endpoints.database_url)
+    conn = await asyncpg.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+        await drop_database(url)
+
+
+async def test_migration_0006_moves_every_tenants_versions_into_its_partition(database: asyncpg.Connection) -> None:
+    await migrate(database, [m for m in load_migrations() if m.version < 6])
+    tenants = [await database.fetchval("INSERT INTO tenants (name) VALUES ($1) RETURNING id", n) for n in "ab"]
+    columns = '(tenant_id, "sourcedId", valid_from, valid_to, kind, content_hash, row_hash, "name", raw_hash)'
+    for tenant in tenants:
+        await database.execute(
+            f"INSERT INTO orgs_versions {columns} VALUES ($1, 'b', 1, 2, 1, 1, 1, 'B', 7), ($1, 'b', 2, NULL, 2, 2, 2, "
+            "'B2', NULL), ($1, 'a', 1, NULL, 1, 3, 3, 'A', 9)", tenant)  # fmt: skip
+    before = await database.fetch("SELECT * FROM orgs_versions ORDER BY 1, 2, 3")
+
+    await migrate(database)
+
+    assert await database.fetch("SELECT * FROM orgs_versions ORDER BY 1, 2, 3") == before
+    assert await partitions_of(database, "orgs_versions") == {partition_name("orgs_versions", t) for t in tenants}
+    assert await partitions_of(database, "users_versions") == set()
+    partition = partition_name("orgs_versions", tenants[0])
+    assert await database.fetchval("SELECT reloptions FROM pg_class WHERE relname = $1", partition) == [
+        "fillfactor=90"]  # fmt: skip
+    assert await database.fetchval(  # sourcedIds still compare as bytes (migration 0004)
+        "SELECT collname FROM pg_attribute JOIN pg_collation c ON c.oid = attcollation "
+        "WHERE attrelid = 'orgs_versions'::regclass AND attname = 'sourcedId'") == "C"  # fmt: skip
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await database.execute(f"INSERT INTO orgs_versions {columns} VALUES ($1, 'a', 1, NULL, 1, 0, 0, 'x', NULL)",
+                               tenants[1])  # fmt: skip
