@@ -178,20 +178,29 @@ async def _run(
         threads = Threads(overlap=not has_last)
         reading = read_first(reader, options, parsing, threads)
         needed = needed_types(reader.modes)
-        first = None
+        raw_last = has_last and _skips_unchanged(reader, options)
+        first, last_keys = None, None
         try:
             try:
                 with timed("load snapshot"):
                     snapshot = await load_snapshot(conn, tenant_id, needed - {LAST})
+                if LAST in needed:
+                    # The longest read of all: it starts as soon as the connection is free, while the files parse.
+                    last_keys = asyncio.create_task(_load_last_keys(conn, tenant_id, raw_last))
             finally:
                 package, rows = await reading
-            first = _First(package, rows, snapshot, reader, parsing, threads, LAST in needed,
-                           has_last and _skips_unchanged(reader, options))  # fmt: skip
+            first = _First(package, rows, snapshot, reader, parsing, threads, last_keys, raw_last)
             return await _diff_and_apply(conn, tenant_id, sync_id, first, options, progress, ignore_hold, held)
         finally:
-            if first is not None and first.reading_last is not None:
-                await wait_out(first.reading_last)
+            for task in (last_keys, None if first is None else first.reading_last):
+                if task is not None:
+                    await wait_out(task)
             threads.close()
+
+
+async def _load_last_keys(conn: Connection, tenant_id: int, raw: bool) -> pl.DataFrame:
+    with timed("load last keys"):
+        return await current_keys(conn, tenant_id, LAST, raw=raw)
 
 
 async def _check_held(conn: Connection, tenant_id: int, sync_id: int) -> pl.DataFrame:
@@ -250,7 +259,7 @@ class _First:
     reader: PackageReader
     parsing: Parsing
     threads: Threads
-    last_keys: bool  # whether the last file's current keys are needed (not yet in the snapshot)
+    last_keys: asyncio.Task[pl.DataFrame] | None  # the last file's current keys, loading, if the package has the file
     raw_last: bool  # whether the last file's rows unchanged since their versions are told by their raw hash
     reading_last: asyncio.Task[Folded | RawFile] | None = None
 
@@ -273,10 +282,10 @@ async def _diff_and_apply(
     ignore_hold: bool,
     held: pl.DataFrame | None = None,
 ) -> ImportResult:
-    base_seq = await db_imports.last_applied_seq(conn, tenant_id)
     step = _thread_progress(progress, asyncio.get_running_loop())
     references = References(first.snapshot, options)
-    plans, schools = await _plan_first(conn, tenant_id, first, references, options)
+    plans, schools = await _plan_first(first, references, options)  # the connection is free once it returns
+    base_seq = await db_imports.last_applied_seq(conn, tenant_id)
     # The first part is written while the last file is read and planned, in a savepoint: should the last file hold
     # the sync after all (a mass deletion), what the first part wrote is rolled back.
     early = not options.dry_run and (ignore_hold or hold_for(plans, options) is None)
@@ -334,18 +343,17 @@ async def _diff_and_apply(
 
 
 async def _plan_first(
-    conn: Connection, tenant_id: int, first: _First, references: References, options: ImportOptions
+    first: _First, references: References, options: ImportOptions
 ) -> tuple[list[TypePlan], SchoolMap]:
     """Start reading the last file, and plan the first part (after that read, when both share a thread: the last
     file's rows and the first part's plans are then not both being made at once) while PostgreSQL streams out the
-    last file's current keys."""
+    last file's current keys; return once they are in."""
     first.reading_last = read_last(first.reader, options, first.parsing, first.threads, first.raw_last)
     planning = asyncio.create_task(first.threads.first(plan_files, first.package, first.rows, references, None))
     keys = None
     try:
-        if first.last_keys:
-            with timed("load last keys"):
-                keys = await current_keys(conn, tenant_id, LAST, raw=first.raw_last)
+        if first.last_keys is not None:
+            keys = await first.last_keys
     finally:
         await wait_out(planning)
     if keys is not None:
