@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from enum import IntEnum
+from typing import Any
 
 import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]
 
 from db.partitions import attach, create_detached, has_partition, partition_name
 from db.pgcopy import HEADER, TRAILER, Encoder, encode_rows, encoder
@@ -170,11 +172,19 @@ async def current_schools(conn: Connection, tenant_id: int, data_type: DataType,
             WHERE tenant_id = $1 AND valid_to IS NULL AND "sourcedId" = ANY($2::text[])''',
         tenant_id, list(keys),
     )  # fmt: skip
-    return pl.DataFrame(
-        [(r[0], list(r[1])) for r in records],
-        schema={"sourcedId": pl.String, "schools": pl.List(pl.String)},
-        orient="row",
-    )
+    return _key_schools(records)
+
+
+def _key_schools(records: Sequence[Any]) -> pl.DataFrame:
+    """sourcedId and schools from rows of (sourcedId, schools), built through pyarrow: polars builds a list column
+    from Python lists row by row, 70-90 ms for the 6,000 deletions of a day 2 against 2-5 ms this way."""
+    table = pa.table({
+        "sourcedId": pa.array([r[0] for r in records], pa.large_string()),
+        "schools": pa.array([r[1] for r in records], pa.large_list(pa.large_string())),
+    })  # fmt: skip
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 RowsSent = Callable[[int], Awaitable[None]]
@@ -303,8 +313,7 @@ async def supersede(
         [line for _, _, line in carried],
     )  # fmt: skip
     await conn.execute("SET LOCAL jit TO DEFAULT")
-    return pl.DataFrame([(r[0], list(r[1])) for r in records],
-                        schema={"sourcedId": pl.String, "schools": pl.List(pl.String)}, orient="row")  # fmt: skip
+    return _key_schools(records)
 
 
 def _probes(table: str, tenant: str, keys: str, condition: str = "") -> str:
