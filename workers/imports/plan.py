@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from db.entities import TYPE_CODES, VersionKind
+from db.entities import TYPE_CODES
 from db.entities_read import reference_columns as columns_referencing
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
@@ -22,7 +22,7 @@ from workers.imports.model import CURRENT_ROW, OUTCOME, SCHOOLS, SOURCED_ID, Imp
 from workers.imports.references import check_references, check_semantics, reference_columns
 from workers.imports.rows import fold_rows
 from workers.imports.schools import SchoolMap, build_school_map
-from workers.imports.state import Snapshot, kept_keys, post_keys, post_values
+from workers.imports.state import LIVE, Snapshot, kept_keys, post_keys, post_values
 from workers.imports.unchanged import PostSync, Unchanged
 
 # Targets before the files that reference them, so a skipped target skips its referrers (the cascade of §3).
@@ -189,7 +189,7 @@ def _left_out(current: pl.DataFrame, matched: pl.Series, kept: pl.Series) -> pl.
         .extend_constant(False, current.height)
         .scatter(matched.drop_nulls(), True)
     )
-    left_out = (pl.col("kind") != int(VersionKind.DELETED)) & ~named & ~pl.col(SOURCED_ID).is_in(kept.implode())
+    left_out = LIVE & ~named & ~pl.col(SOURCED_ID).is_in(kept.implode())
     return current.filter(left_out).select(SOURCED_ID)
 
 

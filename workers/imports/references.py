@@ -154,7 +154,7 @@ def _enrollment_checks(records: pl.DataFrame, class_schools: pl.DataFrame) -> li
     # An integer hash finds the few candidate repeats cheaply; the exact comparison runs on those only.
     pair = records.select(ENROLLMENT_PAIR)
     # (rechunked: polars 2.1 panics formatting a struct-deduplicated frame of several chunks)
-    candidates = records.filter(pair.to_series().is_in(_repeated(pair.to_series()).implode())).rechunk()
+    candidates = records.filter(pair.to_series().is_in(repeated_values(pair.to_series()).implode())).rechunk()
     repeated = candidates.filter(~pl.struct("classSourcedId", "userSourcedId", "role").is_first_distinct())
     parts.append(
         soft_finding(
@@ -190,7 +190,7 @@ def _school_mismatches(records: pl.DataFrame, classes: pl.DataFrame) -> pl.DataF
     )
 
 
-def _repeated(values: pl.Series) -> pl.Series:
+def repeated_values(values: pl.Series) -> pl.Series:
     """The values that occur more than once, found by sorting (a hash set of a million values costs far more)."""
     ordered = values.sort()
     return ordered.filter(ordered == ordered.shift(1)).unique()

@@ -24,6 +24,8 @@ ATTRIBUTION_COLUMNS: dict[DataType, tuple[str, ...]] = {
     DataType.USERS: ("orgSourcedIds", "primaryOrgSourcedId"),
     DataType.ROLES: ("userSourcedId", "orgSourcedId"),
 }
+# A current version that is not a tombstone: its entity is live.
+LIVE = pl.col("kind") != int(VersionKind.DELETED)
 
 
 @dataclass
@@ -43,9 +45,7 @@ class Snapshot:
         if data_type not in self._live:
             frame = self.keys.get(data_type)
             self._live[data_type] = (
-                pl.Series(SOURCED_ID, [], pl.String)
-                if frame is None
-                else frame.filter(pl.col("kind") != int(VersionKind.DELETED))[SOURCED_ID]
+                pl.Series(SOURCED_ID, [], pl.String) if frame is None else frame.filter(LIVE)[SOURCED_ID]
             )
         return self._live[data_type]
 
@@ -53,7 +53,7 @@ class Snapshot:
         """How many live entities of the type there are (without a copy of their keys)."""
         if data_type in self._live or data_type not in self.keys:
             return self.live_keys(data_type).len()
-        return int((self.keys[data_type]["kind"] != int(VersionKind.DELETED)).sum())
+        return int(self.keys[data_type].select(LIVE.sum()).item())
 
     def current(self, data_type: DataType) -> pl.DataFrame:
         columns = ATTRIBUTION_COLUMNS[data_type]

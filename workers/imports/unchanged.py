@@ -21,7 +21,7 @@ import polars as pl
 from oneroster_csv import RAW_HASH, RawFile
 from oneroster_csv.reader import LINE
 from workers.imports.model import CURRENT_ROW, SCHOOLS, SOURCED_ID
-from workers.imports.references import ENROLLMENT_PAIR, PRIMARY_TEACHER
+from workers.imports.references import ENROLLMENT_PAIR, PRIMARY_TEACHER, repeated_values
 
 _CLASS, _SCHOOL, _USER = "classSourcedId", "schoolSourcedId", "userSourcedId"
 _COLUMNS = (SOURCED_ID, _CLASS, _SCHOOL, _USER, "role", "primary")
@@ -116,8 +116,4 @@ def conflicts(unchanged: Unchanged, raw: RawFile, others: pl.DataFrame, current:
 
 def _shared(mine: pl.Series, theirs: pl.Series) -> bool:
     """Whether a value of `mine` occurs twice over both."""
-    every = pl.concat([mine, theirs])
-    if every.n_unique() == every.len():
-        return False
-    repeated = every.value_counts().filter(pl.col("count") > 1)[every.name]
-    return bool(mine.is_in(repeated.implode()).any())
+    return bool(mine.is_in(repeated_values(pl.concat([mine, theirs])).implode()).any())
