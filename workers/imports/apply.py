@@ -163,13 +163,36 @@ async def apply_versions(
     # none at all for a type the tenant never had).
     written = versions.frame[SOURCED_ID]
     replaced = plan.known.filter(plan.known.is_in(written.implode())).to_list() if plan.known.len() else []
-    carried = [(key, VersionKind.DELETED, line) for key, line in plan.deleted.select(SOURCED_ID, LINE).iter_rows()]
+    deleted = plan.deleted if plan.closed is None else _closed_apart(plan, plan.closed)
+    carried = [(key, VersionKind.DELETED, line) for key, line in deleted.select(SOURCED_ID, LINE).iter_rows()]
     carried += [(key, VersionKind.KEPT, None) for key in plan.kept.to_list()]
     with timed(f"  close {len(replaced) + len(carried)} versions"):
         schools = await supersede(conn, tenant_id, plan.data_type, applied_seq, replaced, carried)
+    if plan.closed is not None:
+        schools = pl.concat([plan.closed, schools])
     plan.deleted_schools = schools.filter(pl.col(SOURCED_ID).is_in(plan.deleted[SOURCED_ID].implode())).rename(
         {"schools": SCHOOLS}
     )
+
+
+async def close_deleted(
+    conn: Connection, tenant_id: int, data_type: DataType, applied_seq: int, keys: pl.Series
+) -> pl.DataFrame:
+    """Close the current versions of `keys` with tombstones ahead of the rest of their plan (which must then delete
+    exactly these and more: `_closed_apart`); their sourcedIds and schools, for the plan's `closed`."""
+    with timed(f"  close {keys.len()} deleted early"):
+        return await supersede(conn, tenant_id, data_type, applied_seq, [],
+                               [(key, VersionKind.DELETED, None) for key in keys.to_list()])  # fmt: skip
+
+
+def _closed_apart(plan: TypePlan, closed: pl.DataFrame) -> pl.DataFrame:
+    """The plan's deletions not closed already; fails the sync if one closed is not a deletion of the plan (the
+    transaction then rolls back: nothing is applied)."""
+    early = closed[SOURCED_ID]
+    deletions = plan.deleted.filter(pl.col(LINE).is_null())[SOURCED_ID]
+    if not early.is_in(deletions.implode()).all():
+        raise RuntimeError(f"{plan.data_type.value}: an entity closed as absent is not among the file's deletions")
+    return plan.deleted.filter(~pl.col(SOURCED_ID).is_in(early.implode()))
 
 
 def _attributes(frame: pl.DataFrame, columns: list[str]) -> pl.Expr:

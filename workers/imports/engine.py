@@ -23,16 +23,18 @@ import polars as pl
 from db import imports as db_imports
 from db.entities import TYPE_CODES, current_keys, current_schools, current_values, has_current
 from db.pool import Connection
-from oneroster_csv import PackageError, PackageReader, RawFile
+from oneroster_csv import PackageReader, RawFile
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
 from workers.imports.apply import prepare_versions, write_all_outcomes
 from workers.imports.diff import INVALID, content_columns, field_changes
+from workers.imports.failures import HoldNotApprovable, failure_of
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.plan import References, TypePlan, counted_items, hold_for, needed_types, summarize
 from workers.imports.schools import SchoolMap
 from workers.imports.stages import (
     LAST,
+    AbsentKeys,
     Folded,
     Parsing,
     ThreadProgress,
@@ -98,15 +100,6 @@ class AlreadyFinished(Exception):
     def __init__(self, status: str) -> None:
         super().__init__(status)
         self.status = status
-
-
-class HoldNotApprovable(Exception):
-    """A held sync that cannot be applied as computed: not HELD, or the district's data changed since."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 async def run_import(
@@ -218,30 +211,6 @@ async def _check_held(conn: Connection, tenant_id: int, sync_id: int) -> pl.Data
     return await db_imports.read_summaries(conn, tenant_id, sync_id)
 
 
-# The connection broke, or an administrator or a shutdown ended the session (SQLSTATE classes 08 and 57).
-_CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
-                    asyncpg.InterfaceError, ConnectionError, OSError)  # fmt: skip
-
-
-def failure_of(error: Exception) -> tuple[str, str]:
-    """The failure code and the message a district admin reads for an import that ended in `error`."""
-    if isinstance(error, PackageError):
-        return error.code, _package_message(error)
-    if isinstance(error, HoldNotApprovable):
-        return error.code, error.message
-    if isinstance(error, _CONNECTION_LOST):
-        return ("import.database_error", "The connection to the database was lost during the import, so nothing "
-                "was applied and the district's data is unchanged; start the import again.")  # fmt: skip
-    return ("import.internal_error",
-            "The import failed unexpectedly and changed nothing; please try again or contact support.")  # fmt: skip
-
-
-def _package_message(error: PackageError) -> str:
-    where = f"{error.file}: " if error.file else ""
-    line = f"line {error.line}: " if error.line is not None else ""
-    return f"{where}{line}{error.message}. Nothing was applied; the district's data is unchanged."
-
-
 async def fail_import(pool: asyncpg.Pool, tenant_id: int, sync_id: int, code: str, message: str) -> ImportResult:
     """End the sync FAILED with `code` and the message an administrator reads (nothing is applied)."""
     async with pool.acquire() as conn:
@@ -293,15 +262,17 @@ async def _diff_and_apply(
     versions_of = None if early_seq is None else functools.partial(prepare_versions, tenant_id=tenant_id,
                                                                     applied_seq=early_seq)  # fmt: skip
     assert first.reading_last is not None, "started with the first part's planning"
+    absent = AbsentKeys(asyncio.get_running_loop())
     last = asyncio.create_task(plan_last(first.reading_last, first.reader, options, references, schools, step,
-                                         versions_of, first.threads))  # fmt: skip
-    savepoint = None
+                                         versions_of, first.threads, absent.hear))  # fmt: skip
+    savepoint, closed = None, None
     try:
         if early_seq is not None:
             savepoint = conn.transaction()
             await savepoint.start()
             await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
             await apply_plans(conn, plans, tenant_id, sync_id, early_seq)
+            closed = await absent.close(conn, tenant_id, early_seq, last)
         await progress("parsing", first.parsing.done, first.parsing.total)  # a cancel's checkpoint
     except BaseException:
         await wait_out(last)
@@ -326,6 +297,8 @@ async def _diff_and_apply(
         await apply_plans(conn, plans, tenant_id, sync_id, applied_seq, _applying(progress, 0, total))
     else:
         applied_seq, done = early_seq, sum(plan_rows(p) for p in written)
+        for plan in planned.plans:
+            plan.closed = closed if plan.data_type is LAST else None
         await apply_plans(conn, planned.plans, tenant_id, sync_id, applied_seq, _applying(progress, done, total),
                           planned.versions)  # fmt: skip
     await progress("applying", total, total)  # the last checkpoint: a cancel requested until now still stops it

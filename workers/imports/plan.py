@@ -54,6 +54,7 @@ class TypePlan:
     changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     deleted_schools: pl.DataFrame | None = None
     unchanged: Unchanged | None = None  # rows known NO_CHANGE by their raw hash, not in `records`
+    closed: pl.DataFrame | None = None  # sourcedId, schools of deletions closed while the plan was made (`absent`)
 
     @property
     def data_type(self) -> DataType:

@@ -8,7 +8,8 @@ and done in turn one of the two cores would wait for the other.
 
 When the tenant has the last file's records already and the file is bulk, the last file is only parsed at first;
 once the other files are planned, its rows unchanged since their versions are told by their raw hash
-(workers/imports/unchanged.py) and only the others are validated, folded and planned.
+(workers/imports/unchanged.py) and only the others are validated, folded and planned. The entities no row names,
+known then too, are handed over (`on_absent`) to be closed while that goes on.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import polars as pl
+
 from db.pool import Connection
 from oneroster_csv import PackageReader, RawFile
 from oneroster_csv.api import FileTable, Package
 from oneroster_csv.model import DataType
-from workers.imports.apply import Versions, apply_versions, prepared_in_turn, write_rejected
+from workers.imports.apply import Versions, apply_versions, close_deleted, prepared_in_turn, write_rejected
 from workers.imports.model import ImportOptions, TypeRows
 from workers.imports.plan import References, TypePlan, fold_package, plan_type, school_map
 from workers.imports.schools import SchoolMap
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ThreadProgress = Callable[[str, int, int | None], None]
+Absent = Callable[[pl.Series | None], None]  # hears, from the planning thread, the last file's absent entities
 
 
 def _silent(phase: str, processed: int, total: int | None) -> None:
@@ -84,13 +88,20 @@ def read_raw(reader: PackageReader, parsing: Parsing, data_type: DataType) -> Ra
 
 
 def fold_changed(
-    raw: RawFile, reader: PackageReader, options: ImportOptions, references: References, schools: SchoolMap
+    raw: RawFile,
+    reader: PackageReader,
+    options: ImportOptions,
+    references: References,
+    schools: SchoolMap,
+    on_absent: Absent,
 ) -> tuple[Folded, Unchanged | None]:
     """A file read raw, folded without the rows its current versions' raw hashes show unchanged (those validated
-    only, and folded, when a check across rows ties them to another row: workers/imports/unchanged.py)."""
+    only, and folded, when a check across rows ties them to another row: workers/imports/unchanged.py); the
+    entities on no row go to `on_absent` as soon as they are known (None when they are not)."""
     current = references.snapshot.keys_of(raw.data_type)
     with timed("unchanged rows"):
         unchanged = candidates(raw, current, references.post_sync(schools))
+    on_absent(None if unchanged is None else unchanged.absent)
     table: FileTable = raw.validated(None if unchanged is None else ~unchanged.mask)
     if unchanged is not None and conflicts(unchanged, raw, table.frame, current):
         unchanged, table = None, raw.validated()
@@ -173,6 +184,32 @@ async def wait_out(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
+class AbsentKeys:
+    """The last file's entities on no row, handed over from its planning thread (`hear` is `plan_last`'s
+    `on_absent`) to be closed while the thread plans on."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._keys: asyncio.Future[pl.Series | None] = loop.create_future()
+
+    def hear(self, keys: pl.Series | None) -> None:
+        self._loop.call_soon_threadsafe(self._settle, keys)
+
+    def _settle(self, keys: pl.Series | None) -> None:
+        if not self._keys.done():
+            self._keys.set_result(keys)
+
+    async def close(
+        self, conn: Connection, tenant_id: int, applied_seq: int, planning: asyncio.Task[Any]
+    ) -> pl.DataFrame | None:
+        """Close them once known (None when there are none to close, or planning ended without telling them)."""
+        await asyncio.wait([self._keys, planning], return_when=asyncio.FIRST_COMPLETED)
+        keys = self._keys.result() if self._keys.done() else None
+        if keys is None or keys.len() == 0:
+            return None
+        return await close_deleted(conn, tenant_id, LAST, applied_seq, keys)
+
+
 @dataclass
 class Last:
     """The last file's part of the package, planned, with its first plan's versions when they will be written."""
@@ -191,17 +228,20 @@ async def plan_last(
     step: ThreadProgress,
     versions_of: Callable[[TypePlan], Versions] | None,
     threads: Threads,
+    on_absent: Absent = lambda keys: None,
 ) -> Last:
     """Plan the last file once read; `versions_of` (when the sync applies what it plans) prepares its versions in
-    the same thread, so they are ready to write when the other files' are written."""
+    the same thread, so they are ready to write when the other files' are written. `on_absent` is called from that
+    thread (`fold_changed`), with None when the file is not read raw."""
     read = await reading
     step("validating", 0, None)
 
     def plan() -> Last:
         unchanged = None
         if isinstance(read, RawFile):
-            (package, rows), unchanged = fold_changed(read, reader, options, references, schools)
+            (package, rows), unchanged = fold_changed(read, reader, options, references, schools, on_absent)
         else:
+            on_absent(None)
             package, rows = read
         plans, _ = plan_files(package, rows, references, schools, step, unchanged)
         versions = versions_of(plans[0]) if plans and versions_of is not None else None

@@ -10,6 +10,9 @@ NO_CHANGE, counts in its school, and nothing is written for it: most rows of a d
 Only the last file (enrollments: referenced by no other file, so its outcomes change no other file's) in bulk mode
 goes this way; checking the rows across the whole file needs the other rows validated first (`conflicts`), and any
 doubt sends the whole file through validation as usual.
+
+The same match tells, before any row is validated, which live entities no row of the file names at all (`absent`):
+the file deletes them whatever its rows validate to, so the engine can close them while the rest is planned.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from oneroster_csv import RAW_HASH, RawFile
 from oneroster_csv.reader import LINE
 from workers.imports.model import CURRENT_ROW, SCHOOLS, SOURCED_ID
 from workers.imports.references import ENROLLMENT_PAIR, PRIMARY_TEACHER, repeated_values
+from workers.imports.state import LIVE
 
 _CLASS, _SCHOOL, _USER = "classSourcedId", "schoolSourcedId", "userSourcedId"
 _COLUMNS = (SOURCED_ID, _CLASS, _SCHOOL, _USER, "role", "primary")
@@ -46,6 +50,7 @@ class Unchanged:
     lines: pl.Series
     current_rows: pl.Series
     schools: pl.DataFrame
+    absent: pl.Series | None = None  # sourcedIds of the live entities on no row of the file (`_absent`)
 
     @property
     def count(self) -> int:
@@ -71,8 +76,9 @@ def candidates(raw: RawFile, current: pl.DataFrame, post: PostSync) -> Unchanged
     if found.height != cells.height:  # (two versions with one raw hash: never, short of a collision)
         return None
     class_school = pl.col(_CLASS).replace_strict(classes[SOURCED_ID], classes[_SCHOOL].hash(_SEED), default=None)
+    own = cells.select((found["_stored_id"] == pl.col(SOURCED_ID).hash(_SEED)).fill_null(False)).to_series()
     same = (
-        (found["_stored_id"] == pl.col(SOURCED_ID).hash(_SEED)).fill_null(False)
+        pl.lit(own)
         & pl.col(_USER).is_in(post.users.implode())
         & pl.col(_SCHOOL).is_in(post.own_schools.implode())
         & (class_school == pl.col(_SCHOOL).hash(_SEED)).fill_null(False)  # the class is there, in the same school
@@ -85,7 +91,22 @@ def candidates(raw: RawFile, current: pl.DataFrame, post: PostSync) -> Unchanged
     schools = cells.select(_SCHOOL, mask).group_by(_SCHOOL).agg(pl.col("_same").sum().alias("_n"))
     counted = pl.col("_n").cast(pl.UInt32)
     schools = schools.filter(pl.col("_n") > 0).select(pl.concat_list(_SCHOOL).alias(SCHOOLS), counted)
-    return Unchanged(mask, cells[LINE].filter(mask), found[CURRENT_ROW].filter(mask), schools)
+    absent = _absent(raw, cells[SOURCED_ID].filter(~own), found[CURRENT_ROW].filter(own), current)
+    return Unchanged(mask, cells[LINE].filter(mask), found[CURRENT_ROW].filter(mask), schools, absent)
+
+
+def _absent(raw: RawFile, others: pl.Series, named: pl.Series, current: pl.DataFrame) -> pl.Series | None:
+    """The live current entities that no row of the file names: neither a row matched to its own version by raw
+    hash (`named`: those versions' rows in `current`) nor any other row (`others`: their sourcedId cells). None
+    when a row's sourcedId may not be its cell as read (a cell to trim, a row with a structural problem).
+
+    A bulk file deletes exactly these, whatever its rows validate to (a rejected row still keeps its entity): the
+    engine closes them while the rest of the file is planned, and checks them against the plan's deletions."""
+    if raw.table.needs_trim or raw.table.problems.height:
+        return None
+    unnamed = pl.Series(CURRENT_ROW, [], pl.Boolean).extend_constant(True, current.height).scatter(named, False)
+    left = current.filter(unnamed & current.select(LIVE).to_series())[SOURCED_ID]  # (a few: then the strings)
+    return left.filter(~left.is_in(others.drop_nulls().implode()))
 
 
 def conflicts(unchanged: Unchanged, raw: RawFile, others: pl.DataFrame, current: pl.DataFrame) -> bool:

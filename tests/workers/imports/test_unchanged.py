@@ -11,6 +11,7 @@ import logging
 import random
 
 import asyncpg
+import polars as pl
 import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from tests.workers.imports.packages import (
     summary_table,
 )
 from tests.workers.imports.test_engine_properties import PROPERTY
+from workers.imports import unchanged
 from workers.imports.model import ImportOptions
 
 STAGES = "workers.imports.stages"
@@ -177,3 +179,82 @@ async def test_a_repeated_row_sends_the_whole_file_through_validation(
     _, records = await run(district, repeated)
     assert _unchanged_taken(caplog)[-1].endswith("0 of 4 rows unchanged since their versions")
     assert {r.sourced_id for r in records if "semantic.duplicate_enrollment" in r.codes} == {"e2"}
+
+
+TIMING = "oneroster_sync.timing"
+
+
+def _closed_early(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage().strip() for r in caplog.records if r.name == TIMING and "deleted early" in r.getMessage()]
+
+
+async def test_entities_on_no_row_are_closed_while_the_rest_is_planned(
+    district: District, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An enrollment on no row of a bulk day 2 is closed as soon as the rows are matched to their versions, and
+    counts DELETED in the school it counted in, like any deletion; a re-import then deletes nothing."""
+    caplog.set_level(logging.DEBUG, logger=TIMING)
+    day1 = base_pkg()
+    await run(district, day1)
+    day2 = day1.copy()
+    day2.rows["enrollments"] = [r for r in day2.rows["enrollments"] if r["sourcedId"] != "e3"]
+    day2.rows["enrollments"][1]["role"] = "teacher"  # e2: validated and planned while e3 is closed
+    result, records = await run(district, day2)
+    assert [m.split(":")[0] for m in _closed_early(caplog)] == ["close 1 deleted early"]
+    assert result.status == "SUCCEEDED"
+    deleted = [r for r in records if r.outcome == "DELETED"]
+    assert [(r.sourced_id, r.schools) for r in deleted] == [("e3", ("s2",))]
+    assert summary_table(result)[("s2", 5)]["deleted"] == 1
+    assert summary_table(result)[("", 5)]["updated"] == 1
+    again, _ = await run(district, day2)
+    assert summary_table(again)[("", 5)]["deleted"] == 0
+    assert summary_table(again)[("", 5)]["no_change"] == 2
+
+
+async def test_a_rejected_row_keeps_its_entity_so_it_is_not_closed_early(
+    district: District, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row that fails validation still names its entity: the sync keeps it, so nothing is closed early."""
+    caplog.set_level(logging.DEBUG, logger=TIMING)
+    day1 = base_pkg()
+    await run(district, day1)
+    day2 = day1.copy()
+    day2.rows["enrollments"][2]["userSourcedId"] = ""  # e3: a required reference missing, the row skipped
+    result, records = await run(district, day2)
+    assert _closed_early(caplog) == []
+    assert summary_table(result)[("", 5)]["deleted"] == 0
+    assert [r.outcome for r in records if r.sourced_id == "e3"] == ["SKIPPED"]
+    assert "e3" in {dict(row)["sourcedId"] for row in (await content_state(district))["enrollments_versions"]}
+
+
+async def test_a_row_with_a_structural_problem_leaves_deletions_to_the_plan(
+    district: District, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row too wide may not show its sourcedId where the header says: nothing is closed early, and the plan still
+    deletes what the file left out."""
+    caplog.set_level(logging.DEBUG, logger=TIMING)
+    day1 = base_pkg()
+    await run(district, day1)
+    day2 = day1.copy()
+    day2.rows["enrollments"] = day2.rows["enrollments"][:2]
+    day2.extra_cells["enrollments"] = {1: 1}
+    result, _ = await run(district, day2)
+    assert _closed_early(caplog) == []
+    assert summary_table(result)[("", 5)]["deleted"] == 1
+
+
+async def test_closing_an_entity_the_plan_does_not_delete_fails_the_sync_and_changes_nothing(
+    district: District, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The entities closed early must be deletions of the finished plan: should they not be (a 64-bit hash
+    collision), the sync fails and the district's data is as it was."""
+    day1 = base_pkg()
+    await run(district, day1)
+    before = await content_state(district)
+    monkeypatch.setattr(unchanged, "_absent", lambda *args: pl.Series(["e1"]))  # e1 is on an unchanged row
+    day2 = day1.copy()
+    day2.rows["enrollments"][1]["role"] = "teacher"
+    result, _ = await run(district, day2)
+    assert result.status == "FAILED" and result.failure is not None
+    assert result.failure[0] == "import.internal_error"
+    assert await content_state(district) == before
