@@ -68,7 +68,9 @@ def _stored_schools(data_type: DataType) -> pl.Expr:
     own = OWN_SCHOOL.get(data_type)
     if own is None:
         return pl.col(SCHOOLS)
-    return pl.when(pl.col(SCHOOLS) == pl.concat_list(pl.col(own))).then(None).otherwise(pl.col(SCHOOLS))
+    # (one item, the own school: comparing each row's list with a list made for it took 0.25 s a million rows)
+    just_own = (pl.col(SCHOOLS).list.len() == 1) & (pl.col(SCHOOLS).list.first() == pl.col(own))
+    return pl.when(just_own).then(None).otherwise(pl.col(SCHOOLS))
 
 
 @dataclass(frozen=True)
