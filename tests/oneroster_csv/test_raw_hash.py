@@ -66,3 +66,16 @@ def test_validating_some_rows_gives_what_validating_all_gives_for_them(keep: lis
     assert part.frame.equals(whole.frame.filter(mask))
     lines = whole.frame.filter(mask)[LINE].implode()
     assert part.findings.equals(whole.findings.filter(pl.col("line").is_in(lines)))
+
+
+def test_columns_empty_on_every_row_are_kept_out_of_the_cells_and_validate_as_read() -> None:
+    rows = (*ROWS, "e4,,,k1,s1,u3,Student,,,", "bad id,,,k1,s1,u3,student,maybe,,")
+    raw = _raw(_file(*rows))
+    assert len(raw.blank) == 4  # status, dateLastModified, beginDate, endDate: 16 bytes a cell no longer held
+    assert raw.table.cells.width == 10 - 4 + 2  # the other cells, the line and the raw hash
+    assert raw.cells(["sourcedId", "beginDate"])["beginDate"].to_list() == [""] * len(rows)
+    read = read_one(DataType.ENROLLMENTS, _file(*rows))
+    assert raw.validated().frame.equals(read.frame)
+    assert raw.validated().findings.equals(read.findings)
+    mask = pl.Series([True, False, True, False, True])
+    assert raw.validated(mask).frame.equals(read.frame.filter(mask))
