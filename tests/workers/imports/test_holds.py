@@ -3,6 +3,8 @@ everything and applies nothing; approving (ignore_hold on a new sync) applies wh
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from oneroster_csv.model import DataType
@@ -113,11 +115,16 @@ def _classroom(enrollments: int, skip: int = 0, email: str = "") -> Pkg:
     return pkg
 
 
-async def test_a_hold_found_in_the_last_file_applies_none_of_the_others(district: District) -> None:
-    # The other files are planned before enrollments are read; the enrollments' deletions hold the whole sync.
+async def test_a_hold_found_in_the_last_file_applies_none_of_the_others(
+    district: District, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The other files are planned before enrollments are read; the enrollments' deletions hold the whole sync. The
+    # enrollments on no row were closed while the rest was planned: the hold rolls them back with the rest.
     await run(district, _classroom(100))
     before = await district.all_versions()
+    caplog.set_level(logging.DEBUG, logger="oneroster_sync.timing")
     result, records = await run(district, _classroom(100, skip=30, email="new@example.org"))
+    assert any(r.getMessage().strip().startswith("close 30 deleted early") for r in caplog.records)
     assert result.status == "HELD"
     assert result.hold is not None and (result.hold["dataType"], result.hold["deleteCount"]) == ("ENROLLMENTS", 30)
     assert summary(result, DataType.USERS)["updated"] == 1
