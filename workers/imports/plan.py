@@ -22,7 +22,7 @@ from workers.imports.model import CURRENT_ROW, OUTCOME, SCHOOLS, SOURCED_ID, Imp
 from workers.imports.references import check_references, check_semantics, reference_columns
 from workers.imports.rows import fold_rows
 from workers.imports.schools import SchoolMap, build_school_map
-from workers.imports.state import LIVE, Snapshot, kept_keys, post_keys, post_values
+from workers.imports.state import Snapshot, kept_keys, post_keys, post_values, unnamed_live
 from workers.imports.unchanged import PostSync, Unchanged
 
 # Targets before the files that reference them, so a skipped target skips its referrers (the cascade of §3).
@@ -184,14 +184,9 @@ def plan_type(
 
 def _left_out(current: pl.DataFrame, matched: pl.Series, kept: pl.Series) -> pl.DataFrame:
     """Bulk file: the live current entities that no record matched (`matched`: the current row of each record) and
-    that are not kept. Marking the matched rows spares a second join of every current key with every record."""
-    named = (
-        pl.Series(CURRENT_ROW, [], pl.Boolean)
-        .extend_constant(False, current.height)
-        .scatter(matched.drop_nulls(), True)
-    )
-    left_out = LIVE & ~named & ~pl.col(SOURCED_ID).is_in(kept.implode())
-    return current.filter(left_out).select(SOURCED_ID)
+    that are not kept."""
+    left = unnamed_live(current, matched)
+    return left.filter(~left.is_in(kept.implode())).to_frame()
 
 
 def deleted_schools(plan: TypePlan) -> pl.DataFrame:

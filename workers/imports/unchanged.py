@@ -25,7 +25,7 @@ from oneroster_csv import RAW_HASH, RawFile
 from oneroster_csv.reader import LINE
 from workers.imports.model import CURRENT_ROW, SCHOOLS, SOURCED_ID
 from workers.imports.references import ENROLLMENT_PAIR, PRIMARY_TEACHER, repeated_values
-from workers.imports.state import LIVE
+from workers.imports.state import unnamed_live
 
 _CLASS, _SCHOOL, _USER = "classSourcedId", "schoolSourcedId", "userSourcedId"
 _COLUMNS = (SOURCED_ID, _CLASS, _SCHOOL, _USER, "role", "primary")
@@ -104,8 +104,7 @@ def _absent(raw: RawFile, others: pl.Series, named: pl.Series, current: pl.DataF
     engine closes them while the rest of the file is planned, and checks them against the plan's deletions."""
     if raw.table.needs_trim or raw.table.problems.height:
         return None
-    unnamed = pl.Series(CURRENT_ROW, [], pl.Boolean).extend_constant(True, current.height).scatter(named, False)
-    left = current.filter(unnamed & current.select(LIVE).to_series())[SOURCED_ID]  # (a few: then the strings)
+    left = unnamed_live(current, named)
     return left.filter(~left.is_in(others.drop_nulls().implode()))
 
 
