@@ -1,6 +1,6 @@
 """Entity versions: reading the current state columnar, and writing a sync's new versions with COPY.
 
-Columnar on both sides: current keys and hashes come out with `COPY ... TO STDOUT (FORMAT csv)`, parsed by polars as
+Columnar on both sides: current keys and hashes come out with `COPY ... TO STDOUT` (text format), parsed by polars as
 they stream in, and new versions go in with binary `COPY ... FROM STDIN` encoded column by column (db/pgcopy.py), so
 no Python loop ever touches one row of a million-row import.
 """
@@ -8,6 +8,7 @@ no Python loop ever touches one row of a million-row import.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from enum import IntEnum
 from typing import Any
@@ -86,7 +87,12 @@ _GATHER_AFTER = 2**20
 
 
 async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], *args: object) -> pl.DataFrame:
-    """A query's rows as a frame, parsed from CSV as they stream in (a million keys never sit in memory as text)."""
+    """A query's rows as a frame, parsed as they stream in (a million keys never sit in memory as text).
+
+    In COPY's text format rather than CSV: PostgreSQL writes it some 20 % faster (no quoting to decide), and as a
+    text value can hold neither a tab nor a line feed unescaped, polars splits it without quote handling; the rare
+    value with a backslash escape is unescaped afterwards (`_unescaped`).
+    """
     parts: list[pl.DataFrame] = []
     chunks: list[bytes] = []
     pending = received = 0
@@ -95,7 +101,9 @@ async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], 
     def parse() -> None:
         data = b"".join(chunks)
         chunks.clear()
-        parts.append(pl.read_csv(data, has_header=False, new_columns=list(schema), schema_overrides=schema))
+        parts.append(pl.read_csv(data, has_header=False, new_columns=list(schema), schema_overrides=schema,
+                                 separator="\t", quote_char=None, null_values=_TEXT_NULL,
+                                 empty_string_is_null=False))  # fmt: skip
 
     async def receive(chunk: bytes) -> None:
         # Every chunk ends at a row's end, so the chunks gathered so far parse on their own: PostgreSQL sends each
@@ -112,12 +120,28 @@ async def _copy_out(conn: Connection, sql: str, schema: dict[str, pl.DataType], 
         if len(chunk) < _SMALL_READ and received >= _GATHER_AFTER:
             await asyncio.sleep(_GATHER_SECONDS)
 
-    await conn.copy_from_query(sql, *args, output=receive, format="csv")
+    await conn.copy_from_query(sql, *args, output=receive, format="text")
     if chunks:
         parse()
     if not parts:
         return pl.DataFrame(schema=schema)
-    return pl.concat(parts)
+    frame = pl.concat(parts)
+    return frame.with_columns(_unescaped(frame[name]) for name, dtype in schema.items() if dtype == pl.String)
+
+
+_TEXT_NULL = "\\N"
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_ESCAPED = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _unescaped(values: pl.Series) -> pl.Series:
+    """A text column of COPY's text format with its backslash escapes undone: only the values that have one, so a
+    column without any (nearly every one) costs a single scan."""
+    escaped = values.str.contains("\\", literal=True).fill_null(False).arg_true()
+    if escaped.len() == 0:
+        return values
+    undone = [_ESCAPE.sub(lambda m: _ESCAPED.get(m[1], m[1]), value) for value in values.gather(escaped).to_list()]
+    return values.scatter(escaped, undone)
 
 
 # A live record's raw hash, where its schools are just its own school (NULL, db.entities.OWN_SCHOOL): a row with

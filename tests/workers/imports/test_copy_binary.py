@@ -71,8 +71,9 @@ async def test_rows_written_in_the_given_order_chunk_by_chunk(
 async def test_rows_copied_out_are_parsed_as_they_stream_in(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(entities, "_PARSE_BYTES", 4096)  # many parses, rows with quotes and line breaks among them
-    odd = ["", None, "a,b", 'say "hi"', "two\nlines", "after"]
+    monkeypatch.setattr(entities, "_PARSE_BYTES", 4096)  # many parses, rows with quotes and escapes among them
+    odd = ["", None, "a,b", 'say "hi"', "two\nlines", "tab\there", "\\N", "\\", "back\\slash\\n", "cr\r\n",
+           "\x0bv\x08\x0c", "\\\t\\", "after"]  # fmt: skip
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("CREATE TEMP TABLE streamed ON COMMIT DROP AS "
                            "SELECT i, 'value ' || i AS v FROM generate_series(0, 99999) AS i")  # fmt: skip
