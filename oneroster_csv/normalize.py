@@ -44,8 +44,14 @@ class Norm:
     ambiguous: pl.Series | None = None
 
 
+def repeated(value: bool | int | None, n: int, dtype: pl.DataType) -> pl.Series:
+    """`n` times `value`, a fresh series (callers may scatter into it). Built directly: `pl.repeat` runs a query
+    each time, 0.13 ms a call, and validating a small file takes some two hundred such columns."""
+    return pl.Series("literal", [value], dtype).new_from_index(0, n)
+
+
 def _false(n: int) -> pl.Series:
-    return pl.repeat(False, n, eager=True, dtype=pl.Boolean)
+    return repeated(False, n, pl.Boolean())
 
 
 def unchanged(t: pl.Series) -> Norm:

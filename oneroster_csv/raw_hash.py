@@ -14,6 +14,7 @@ import polars as pl
 
 from .headers import HeaderMap
 from .model import FileMode
+from .normalize import repeated
 from .reader import LINE, CsvTable, cell_name
 
 RAW_HASH = "_raw_hash"
@@ -40,7 +41,7 @@ def plain_hashes(table: CsvTable, hashes: pl.Series, noted: pl.Series) -> pl.Ser
     """The raw hashes of the rows read exactly as written: none on the lines `noted` and no blank trimmed off a cell;
     null for the others, whose values or findings a later read must work out again."""
     if table.needs_trim:  # (whether a cell was trimmed is not known per row)
-        return pl.repeat(None, hashes.len(), dtype=pl.Int64, eager=True).alias(RAW_HASH)
+        return repeated(None, hashes.len(), pl.Int64()).alias(RAW_HASH)
     return _without(hashes, table.cells[LINE], noted)
 
 

@@ -58,11 +58,13 @@ class _Collector:
 
     def add(self, mask: pl.Series, code: str, severity: str, column: str | None, message: pl.Expr,
             scoped: bool = True) -> None:  # fmt: skip
+        if not bool(mask.any()):  # (nulls are not true: most checks find nothing, and end here)
+            return
         mask = mask.fill_null(False)
         if scoped:
             mask = mask & self.scope
-        if not bool(mask.any()):
-            return
+            if not bool(mask.any()):
+                return
         rows = self.frame.filter(mask).select(
             pl.col(LINE).alias("line"),
             pl.lit(code).alias("code"),
@@ -238,7 +240,7 @@ def _deletion_requests(status: pl.Series) -> pl.Series:
     """Rows whose status is tobedeleted, in any case (lenient: TOBEDELETED is a deletion request too). A status
     column left blank throughout, as bulk files mostly leave it, needs no lowercasing of a million nulls."""
     if status.null_count() == status.len():
-        return pl.repeat(False, status.len(), eager=True)
+        return nz.repeated(False, status.len(), pl.Boolean())
     return (status.str.to_lowercase() == "tobedeleted").fill_null(False)
 
 
@@ -400,7 +402,7 @@ def validate(
         for name, s in trimmed.items()
     }
     deleting = _deletion_requests(trimmed["status"])
-    scope = ~deleting if mode is FileMode.DELTA else pl.repeat(True, n, eager=True)
+    scope = ~deleting if mode is FileMode.DELTA else nz.repeated(True, n, pl.Boolean())
     c = _Collector(base, [], scope)
     for col in spec.columns:
         _check_column(c, col, norms[col.name], mode, strict)

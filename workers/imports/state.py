@@ -14,7 +14,8 @@ import polars as pl
 from db.entities import VersionKind, current_keys, current_values
 from db.pool import Connection
 from oneroster_csv.model import DataType, FileMode
-from workers.imports.model import CURRENT_ROW, SOURCED_ID, TypeRows
+from oneroster_csv.normalize import repeated
+from workers.imports.model import SOURCED_ID, TypeRows
 
 # The columns school attribution and the cross-file checks read from each type's post-sync state.
 ATTRIBUTION_COLUMNS: dict[DataType, tuple[str, ...]] = {
@@ -32,9 +33,7 @@ def unnamed_live(current: pl.DataFrame, named: pl.Series) -> pl.Series:
     """The sourcedIds of the live entities among the current keys `current` whose rows are not in `named` (row
     indices into `current`; nulls ignored). Marking the named rows spares joining every current key with every
     row that names one; the strings are only taken of the few left."""
-    marked = (
-        pl.Series(CURRENT_ROW, [], pl.Boolean).extend_constant(False, current.height).scatter(named.drop_nulls(), True)
-    )
+    marked = repeated(False, current.height, pl.Boolean()).scatter(named.drop_nulls(), True)
     return current.filter(LIVE & ~marked)[SOURCED_ID]
 
 
