@@ -16,6 +16,7 @@ from db.entities import TYPE_CODES
 from db.entities_read import reference_columns as columns_referencing
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
+from oneroster_csv.normalize import repeated
 from oneroster_csv.reader import LINE
 from workers.imports.diff import INVALID, classify, issues_by_line, prepare
 from workers.imports.model import CURRENT_ROW, OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
@@ -156,7 +157,7 @@ def plan_type(
     current = snapshot.keys_of(data_type).drop("raw_hash", strict=False).with_row_index(CURRENT_ROW)
     records = type_rows.records.with_columns(schools.attribute(data_type, type_rows.records).alias(SCHOOLS))
     prepared = prepare(data_type, records, type_rows.metadata, type_rows.findings)
-    classified = classify(prepared, current)
+    classified = classify(prepared, current if unchanged is None else _unmatched(current, unchanged))
     matched = classified[CURRENT_ROW]
     if unchanged is not None:
         matched = pl.concat([matched, unchanged.current_rows])
@@ -180,6 +181,14 @@ def plan_type(
     known = snapshot.keys_of(data_type)[SOURCED_ID]
     return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop,
                     snapshot.live_count(data_type), known, unchanged=unchanged)  # fmt: skip
+
+
+def _unmatched(current: pl.DataFrame, unchanged: Unchanged) -> pl.DataFrame:
+    """The current keys no row taken as unchanged matched: the only ones the file's other records can be (no other
+    row names their entities, or the file is not read so: `unchanged.conflicts`), a few thousand to look the
+    records up in instead of a million."""
+    matched = repeated(False, current.height, pl.Boolean()).scatter(unchanged.current_rows, True)
+    return current.filter(~matched)
 
 
 def _left_out(current: pl.DataFrame, matched: pl.Series, kept: pl.Series) -> pl.DataFrame:

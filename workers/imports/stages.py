@@ -103,7 +103,7 @@ def fold_changed(
         unchanged = candidates(raw, current, references.post_sync(schools))
     on_absent(None if unchanged is None else unchanged.absent)
     table: FileTable = raw.validated(None if unchanged is None else ~unchanged.mask)
-    if unchanged is not None and conflicts(unchanged, raw, table.frame, current):
+    if unchanged is not None and conflicts(unchanged, raw, table.frame):
         unchanged, table = None, raw.validated()
     taken = 0 if unchanged is None else unchanged.count
     log.debug("%s: %d of %d rows unchanged since their versions", raw.file_name, taken, raw.rows)
