@@ -162,6 +162,21 @@ async def current_keys(conn: Connection, tenant_id: int, data_type: DataType, *,
     return await _copy_out(conn, sql, {**schema, "raw_hash": pl.Int64()} if raw else schema)
 
 
+async def current_keys_and_values(
+    conn: Connection, tenant_id: int, data_type: DataType, columns: Sequence[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`current_keys` and `current_values` of `columns` in one read of the type's current versions: each row of a
+    COPY out costs about the same whatever it holds, and a district's users are read once instead of twice."""
+    table = TABLES[data_type]
+    keys = {"sourcedId": pl.String(), "content_hash": pl.Int64(), "row_hash": pl.Int64(), "kind": pl.Int16()}
+    schema: dict[str, pl.DataType] = {**keys, **{name: pl.String() for name in columns}}
+    select = ", ".join(ident(c) for c in schema)
+    both = await _copy_out(conn, f"SELECT {select} FROM {table} WHERE tenant_id = {int(tenant_id)} "
+                                 "AND valid_to IS NULL", schema)  # fmt: skip
+    live = both.filter(pl.col("kind") != int(VersionKind.DELETED))
+    return both.select(*keys), live.select("sourcedId", *columns)
+
+
 async def has_current(conn: Connection, tenant_id: int, data_type: DataType) -> bool:
     """Whether the tenant has a current version of any entity of the type (deleted ones included)."""
     found: bool = await conn.fetchval(

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from db.entities import VersionKind, current_keys, current_values
+from db.entities import VersionKind, current_keys, current_keys_and_values, current_values
 from db.pool import Connection
 from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.normalize import repeated
@@ -73,11 +73,18 @@ class Snapshot:
 
 
 async def load_snapshot(conn: Connection, tenant_id: int, types: Iterable[DataType]) -> Snapshot:
+    """The current keys of `types` and the attribution columns of every type that has them (a type wanted for both
+    is read once)."""
     snapshot = Snapshot()
-    for data_type in types:
-        snapshot.keys[data_type] = await current_keys(conn, tenant_id, data_type)
+    wanted = set(types)
     for data_type, columns in ATTRIBUTION_COLUMNS.items():
-        snapshot.values[data_type] = await current_values(conn, tenant_id, data_type, columns)
+        if data_type in wanted:
+            keys, values = await current_keys_and_values(conn, tenant_id, data_type, columns)
+            snapshot.keys[data_type], snapshot.values[data_type] = keys, values
+        else:
+            snapshot.values[data_type] = await current_values(conn, tenant_id, data_type, columns)
+    for data_type in wanted - ATTRIBUTION_COLUMNS.keys():
+        snapshot.keys[data_type] = await current_keys(conn, tenant_id, data_type)
     return snapshot
 
 

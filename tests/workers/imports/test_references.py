@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
+
+from db.entities import VersionKind, current_keys, current_values
 from oneroster_csv.model import DataType
 from tests.workers.imports.conftest import District, summary
 from tests.workers.imports.packages import (
@@ -24,7 +27,8 @@ from tests.workers.imports.packages import (
     user,
     zip_bytes,
 )
-from workers.imports.model import ImportOptions
+from workers.imports.model import SOURCED_ID, ImportOptions
+from workers.imports.state import ATTRIBUTION_COLUMNS, load_snapshot
 
 
 async def _day1(district: District) -> None:
@@ -66,6 +70,23 @@ async def test_a_deleted_entity_stays_readable_as_a_tombstone_and_comes_back_as_
         district, Pkg({"users": [delta(user("u3", "d1", "administrator"))]}, modes={"users": "delta"})
     )
     assert summary(result, DataType.USERS)["new"] == 1  # "had only as deleted" counts as new
+
+
+async def test_the_snapshot_reads_keys_and_values_of_a_type_at_once_as_apart(district: District) -> None:
+    await _day1(district)
+    await run(district, Pkg({"users": [delta({"sourcedId": "u3"}, "tobedeleted")]}, modes={"users": "delta"}))
+    async with district.pool.acquire() as conn, conn.transaction():
+        snapshot = await load_snapshot(conn, district.tenant.id, [DataType.USERS, DataType.CLASSES, DataType.COURSES])
+        for data_type, columns in ATTRIBUTION_COLUMNS.items():
+            values = await current_values(conn, district.tenant.id, data_type, columns)
+            assert snapshot.values[data_type].sort(SOURCED_ID).equals(values.sort(SOURCED_ID))
+        for data_type in (DataType.USERS, DataType.CLASSES, DataType.COURSES):
+            keys = await current_keys(conn, district.tenant.id, data_type)
+            assert snapshot.keys[data_type].sort(SOURCED_ID).equals(keys.sort(SOURCED_ID))
+    users = snapshot.keys[DataType.USERS]
+    assert users.filter(pl.col(SOURCED_ID) == "u3")["kind"].to_list() == [VersionKind.DELETED]  # a tombstone: a key
+    assert "u3" not in snapshot.values[DataType.USERS][SOURCED_ID].to_list()  # but no live value
+    assert set(snapshot.keys) == {DataType.USERS, DataType.CLASSES, DataType.COURSES}
 
 
 async def test_delta_references_resolve_against_current_data_of_absent_files(district: District) -> None:
