@@ -184,9 +184,9 @@ def plan_type(
 
 
 def _unmatched(current: pl.DataFrame, unchanged: Unchanged) -> pl.DataFrame:
-    """The current keys no row taken as unchanged matched: the only ones the file's other records can be (no other
-    row names their entities, or the file is not read so: `unchanged.conflicts`), a few thousand to look the
-    records up in instead of a million."""
+    """The current keys no row taken as unchanged matched: the only ones the file's other records can match (were
+    one of theirs named by another row, `unchanged.conflicts` would have sent the file through validation), a few
+    thousand to look the records up in instead of a million."""
     matched = repeated(False, current.height, pl.Boolean()).scatter(unchanged.current_rows, True)
     return current.filter(~matched)
 

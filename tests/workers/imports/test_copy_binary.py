@@ -83,6 +83,18 @@ async def test_rows_copied_out_are_parsed_as_they_stream_in(
     assert frame["v"].to_list() == [f"value {i}" for i in range(100_000)] + odd
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.none() | texts, max_size=30))
+async def test_any_text_streams_out_as_stored(pool: asyncpg.Pool, values: list[str | None]) -> None:
+    # COPY's text format escapes backslashes, tabs, line breaks and other control characters; NULL is \N.
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("CREATE TEMP TABLE texts (i int, v text) ON COMMIT DROP")
+        await conn.executemany("INSERT INTO texts VALUES ($1, $2)", list(enumerate(values)))
+        schema: dict[str, pl.DataType] = {"i": pl.Int32(), "v": pl.String()}
+        frame = await entities._copy_out(conn, "SELECT i, v FROM texts ORDER BY i", schema)
+    assert frame["v"].to_list() == values
+
+
 async def test_chunks_cut_inside_a_row_are_parsed_whole(pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(entities, "_PARSE_BYTES", 64)
     real = asyncpg.Connection.copy_from_query
