@@ -40,5 +40,5 @@ def test_only_records_whose_class_has_another_school_are_found(
         for i, (cls, school) in enumerate(records)
         if cls in classes and classes[cls] is not None and school is not None and school != classes[cls]
     ]
-    assert sorted(found["sourcedId"].to_list()) == expected
+    assert sorted(found["sourcedId"].to_list()) == sorted(expected)
     assert (found["_class_school"] != found["schoolSourcedId"]).all()
