@@ -26,6 +26,18 @@ async def last_applied_seq(conn: Connection, tenant_id: int) -> int:
     return seq or 0
 
 
+async def recorded_hash_scheme(conn: Connection, name: str, fingerprint: int, polars_version: str) -> tuple[int, str]:
+    """The fingerprint and polars version recorded for the hash scheme `name`, recording these if none is yet."""
+    await conn.execute(
+        """INSERT INTO hash_schemes (name, fingerprint, polars_version) VALUES ($1, $2, $3)
+           ON CONFLICT (name) DO NOTHING""",
+        name, fingerprint, polars_version,
+    )  # fmt: skip
+    row = await conn.fetchrow("SELECT fingerprint, polars_version FROM hash_schemes WHERE name = $1", name)
+    assert row is not None
+    return row["fingerprint"], row["polars_version"]
+
+
 async def next_applied_seq(conn: Connection) -> int:
     seq: int = await conn.fetchval("SELECT nextval('apply_seq')")
     return seq

@@ -29,6 +29,7 @@ from oneroster_csv.model import DataType, FileMode
 from workers.imports.apply import prepare_versions, write_all_outcomes
 from workers.imports.diff import INVALID, content_columns, field_changes
 from workers.imports.failures import HoldNotApprovable, failure_of
+from workers.imports.hash_scheme import check_hash_scheme
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.plan import References, TypePlan, counted_items, hold_for, needed_types, summarize
 from workers.imports.schools import SchoolMap
@@ -149,6 +150,8 @@ async def _run(
     ignore_hold: bool,
     approving: bool = False,
 ) -> ImportResult:
+    async with pool.acquire() as conn:  # (in a statement of its own: the first recording commits at once)
+        await check_hash_scheme(conn)
     size = _source_size(source)
     await progress("receiving", 0, size)
     with timed("open package"):

@@ -16,6 +16,16 @@ class HoldNotApprovable(Exception):
         self.message = message
 
 
+class HashSchemeChanged(Exception):
+    """This worker's polars hashes records differently from the one that computed the stored hashes
+    (workers/imports/hash_scheme.py)."""
+
+    def __init__(self, recorded: str, running: str) -> None:
+        super().__init__(f"hash scheme of polars {running} differs from the recorded one of polars {recorded}")
+        self.recorded = recorded
+        self.running = running
+
+
 # The connection broke, or an administrator or a shutdown ended the session (SQLSTATE classes 08 and 57).
 _CONNECTION_LOST = (asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
                     asyncpg.InterfaceError, ConnectionError, OSError)  # fmt: skip
@@ -27,6 +37,11 @@ def failure_of(error: Exception) -> tuple[str, str]:
         return error.code, _package_message(error)
     if isinstance(error, HoldNotApprovable):
         return error.code, error.message
+    if isinstance(error, HashSchemeChanged):
+        return ("import.hash_scheme_changed", f"This worker computes record hashes with polars {error.running}, "
+                f"which hashes differently from polars {error.recorded} that computed the district's stored data: "
+                "importing would count every record as UPDATED. Nothing was applied; run the workers with polars "
+                f"{error.recorded} (see the README on upgrading polars).")  # fmt: skip
     if isinstance(error, _CONNECTION_LOST):
         return ("import.database_error", "The connection to the database was lost during the import, so nothing "
                 "was applied and the district's data is unchanged; start the import again.")  # fmt: skip
