@@ -17,6 +17,8 @@ HARD, SOFT, INFO = Severity.HARD.value, Severity.SOFT.value, Severity.INFO.value
 
 @dataclass
 class Collector:
+    """The findings of one file, gathered check by check: each `add` keeps the rows of its mask as findings."""
+
     frame: pl.DataFrame  # trimmed values, with _line and sourcedId
     parts: list[pl.DataFrame]
     scope: pl.Series  # rows whose non-common columns are checked (not tobedeleted in delta)
@@ -47,6 +49,7 @@ def quoted(col: str) -> pl.Expr:
 
 
 def check_column(c: Collector, spec: ColumnSpec, norm: nz.Norm, mode: FileMode, strict: bool) -> None:
+    """The findings of one column of the file's own kind (status and dateLastModified: `status_rules`)."""
     name = spec.name
     common = name in ("status", "dateLastModified")
     required = spec.req is Req.REQUIRED
@@ -147,6 +150,7 @@ _LENIENCY_CODE = {
 
 
 def leniency(c: Collector, spec: ColumnSpec, norm: nz.Norm, scoped: bool) -> None:
+    """INFO findings for the values lenient reading rewrote to their canonical form."""
     code = _LENIENCY_CODE.get(spec.kind)
     if code is None:
         return
@@ -156,6 +160,7 @@ def leniency(c: Collector, spec: ColumnSpec, norm: nz.Norm, scoped: bool) -> Non
 
 def status_rules(c: Collector, values: dict[str, pl.Series], norms: dict[str, nz.Norm], mode: FileMode,
                   strict: bool) -> None:  # fmt: skip
+    """status and dateLastModified, as a bulk or a delta file takes them (see oneroster_csv/validate.py)."""
     status, dlm = values["status"], values["dateLastModified"]
     sn, dn = norms["status"], norms["dateLastModified"]
     if mode is FileMode.BULK:
@@ -213,7 +218,9 @@ def deletion_requests(status: pl.Series) -> pl.Series:
 
 
 def semantic_rules(c: Collector, out: pl.DataFrame, names: tuple[str, ...], version: str,
-              norms: dict[str, nz.Norm]) -> None:  # fmt: skip
+                   norms: dict[str, nz.Norm]) -> None:  # fmt: skip
+    """Checks between the columns of a row or the rows of a file: dates in order, one primary role, as many subject
+    codes as subjects."""
     for begin, end in (("startDate", "endDate"), ("beginDate", "endDate")):
         if begin in names and end in names:
             # Valid dates are canonical YYYY-MM-DD after normalisation, so string order is date order.
