@@ -150,6 +150,11 @@ UNCHANGED_RAW = (f"CASE WHEN kind IN ({int(VersionKind.NEW)}, {int(VersionKind.U
                  " AND schools IS NULL THEN raw_hash END")  # fmt: skip
 
 
+# The columns of `current_keys`, as read.
+KEY_SCHEMA: dict[str, pl.DataType] = {"sourcedId": pl.String(), "content_hash": pl.Int64(), "row_hash": pl.Int64(),
+                                      "kind": pl.Int16()}  # fmt: skip
+
+
 async def current_keys(conn: Connection, tenant_id: int, data_type: DataType, *, raw: bool = False) -> pl.DataFrame:
     """The current version of every entity of the type, deleted ones included: sourcedId, hashes, kind; and with
     `raw`, the raw hash of the row a record was read from where a row with that hash is unchanged in every way a
@@ -158,8 +163,7 @@ async def current_keys(conn: Connection, tenant_id: int, data_type: DataType, *,
     raw_hash = f", {UNCHANGED_RAW}" if raw else ""
     sql = (f'SELECT "sourcedId", content_hash, row_hash, kind{raw_hash} FROM {table} '
            f"WHERE tenant_id = {int(tenant_id)} AND valid_to IS NULL")  # fmt: skip
-    schema = {"sourcedId": pl.String(), "content_hash": pl.Int64(), "row_hash": pl.Int64(), "kind": pl.Int16()}
-    return await _copy_out(conn, sql, {**schema, "raw_hash": pl.Int64()} if raw else schema)
+    return await _copy_out(conn, sql, {**KEY_SCHEMA, "raw_hash": pl.Int64()} if raw else KEY_SCHEMA)
 
 
 async def current_keys_and_values(
@@ -168,13 +172,12 @@ async def current_keys_and_values(
     """`current_keys` and `current_values` of `columns` in one read of the type's current versions: each row of a
     COPY out costs about the same whatever it holds, and a district's users are read once instead of twice."""
     table = TABLES[data_type]
-    keys = {"sourcedId": pl.String(), "content_hash": pl.Int64(), "row_hash": pl.Int64(), "kind": pl.Int16()}
-    schema: dict[str, pl.DataType] = {**keys, **{name: pl.String() for name in columns}}
+    schema: dict[str, pl.DataType] = {**KEY_SCHEMA, **{name: pl.String() for name in columns}}
     select = ", ".join(ident(c) for c in schema)
     both = await _copy_out(conn, f"SELECT {select} FROM {table} WHERE tenant_id = {int(tenant_id)} "
                                  "AND valid_to IS NULL", schema)  # fmt: skip
     live = both.filter(pl.col("kind") != int(VersionKind.DELETED))
-    return both.select(*keys), live.select("sourcedId", *columns)
+    return both.select(*KEY_SCHEMA), live.select("sourcedId", *columns)
 
 
 async def has_current(conn: Connection, tenant_id: int, data_type: DataType) -> bool:

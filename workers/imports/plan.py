@@ -16,14 +16,13 @@ from db.entities import TYPE_CODES
 from db.entities_read import reference_columns as columns_referencing
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
-from oneroster_csv.normalize import repeated
 from oneroster_csv.reader import LINE
 from workers.imports.diff import INVALID, classify, issues_by_line, prepare
 from workers.imports.model import CURRENT_ROW, OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.references import check_references, check_semantics, reference_columns
 from workers.imports.rows import fold_rows
 from workers.imports.schools import SchoolMap, build_school_map
-from workers.imports.state import Snapshot, kept_keys, post_keys, post_values, unnamed_live
+from workers.imports.state import Snapshot, kept_keys, marked, post_keys, post_values, unnamed_live
 from workers.imports.unchanged import PostSync, Unchanged
 
 # Targets before the files that reference them, so a skipped target skips its referrers (the cascade of §3).
@@ -187,8 +186,7 @@ def _unmatched(current: pl.DataFrame, unchanged: Unchanged) -> pl.DataFrame:
     """The current keys no row taken as unchanged matched: the only ones the file's other records can match (were
     one of theirs named by another row, `unchanged.conflicts` would have sent the file through validation), a few
     thousand to look the records up in instead of a million."""
-    matched = repeated(False, current.height, pl.Boolean()).scatter(unchanged.current_rows, True)
-    return current.filter(~matched)
+    return current.filter(~marked(unchanged.current_rows, current.height))
 
 
 def _left_out(current: pl.DataFrame, matched: pl.Series, kept: pl.Series) -> pl.DataFrame:

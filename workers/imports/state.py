@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from db.entities import VersionKind, current_keys, current_keys_and_values, current_values
+from db.entities import KEY_SCHEMA, VersionKind, current_keys, current_keys_and_values, current_values
 from db.pool import Connection
 from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.normalize import repeated
@@ -29,12 +29,16 @@ ATTRIBUTION_COLUMNS: dict[DataType, tuple[str, ...]] = {
 LIVE = pl.col("kind") != int(VersionKind.DELETED)
 
 
+def marked(rows: pl.Series, height: int) -> pl.Series:
+    """A mask over `height` rows, true at the row indices `rows` (nulls ignored): which current keys some rows
+    name, without joining every current key with them."""
+    return repeated(False, height, pl.Boolean()).scatter(rows.drop_nulls(), True)
+
+
 def unnamed_live(current: pl.DataFrame, named: pl.Series) -> pl.Series:
     """The sourcedIds of the live entities among the current keys `current` whose rows are not in `named` (row
-    indices into `current`; nulls ignored). Marking the named rows spares joining every current key with every
-    row that names one; the strings are only taken of the few left."""
-    marked = repeated(False, current.height, pl.Boolean()).scatter(named.drop_nulls(), True)
-    return current.filter(LIVE & ~marked)[SOURCED_ID]
+    indices into `current`); the strings are only taken of the few left."""
+    return current.filter(LIVE & ~marked(named, current.height))[SOURCED_ID]
 
 
 @dataclass
@@ -46,9 +50,7 @@ class Snapshot:
     _live: dict[DataType, pl.Series] = field(default_factory=dict, init=False, repr=False)  # live_keys, once per type
 
     def keys_of(self, data_type: DataType) -> pl.DataFrame:
-        empty = pl.DataFrame(schema={SOURCED_ID: pl.String, "content_hash": pl.Int64, "row_hash": pl.Int64,
-                                     "kind": pl.Int16})  # fmt: skip
-        return self.keys.get(data_type, empty)
+        return self.keys.get(data_type, pl.DataFrame(schema=KEY_SCHEMA))
 
     def live_keys(self, data_type: DataType) -> pl.Series:
         if data_type not in self._live:
