@@ -5,7 +5,10 @@
 
 In each round, on the same server and a database of the round's own (so the rounds are the same trial): the floor
 (`\\copy` of the day-1 and day-2 CSV files into UNLOGGED text tables, bench/floor.py), then a day-1 import into a new
-tenant, a day-2 import and a re-import of day 2, each in a fresh worker process (so its peak memory is its own).
+tenant, a day-2 import and a re-import of day 2, each in a fresh worker process (so its peak memory is its own)
+keeping the enrollments' current keys between imports in a folder of the round's, as a deployed worker does in its
+data folder (workers/imports/key_cache.py: day 1 writes them, day 2 reads them and writes its own, and so on; the
+folder's size is printed beside the database's).
 Every timed step, floor and imports alike, starts after a CHECKPOINT: a day-1 import writes about half of
 `max_wal_size` in WAL, so without it the next steps ran during a checkpoint that the previous step's writes had
 started (flushing its data while they wait on their own WAL flushes), and each step's time depended on what ran before
@@ -22,9 +25,11 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -49,10 +54,11 @@ def ensure_packages(data: Path) -> tuple[Path, Path]:
     return day1, day2
 
 
-def run_worker(database_url: str, tenant: str, package: Path) -> dict[str, Any]:
+def run_worker(database_url: str, tenant: str, package: Path, key_cache: Path | None = None) -> dict[str, Any]:
     """One import in a fresh process: its wall time, status, counts and peak RSS."""
+    cache = [] if key_cache is None else [str(key_cache)]
     out = subprocess.run(
-        [sys.executable, "-m", "bench.import_once", database_url, tenant, str(package)],
+        [sys.executable, "-m", "bench.import_once", database_url, tenant, str(package), *cache],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -126,6 +132,7 @@ async def run_round(dsn: str, number: int, day1: Path, day2: Path) -> dict[str, 
     """One round on a database of its own, dropped afterwards: the rounds are the same trial (in a shared one, each
     round's day 2 would also scan the earlier rounds' districts for its current keys)."""
     database_url = await prepare_database(dsn)
+    key_cache = Path(tempfile.mkdtemp(prefix="ors-bench-keys-"))
     try:
         await checkpoint(dsn)
         floor1 = await copy_floor(dsn, day1)
@@ -135,7 +142,7 @@ async def run_round(dsn: str, number: int, day1: Path, day2: Path) -> dict[str, 
         imports, sizes = {}, [await storage(database_url)]
         for name, package in (("day1", day1), ("day2", day2), ("reimport", day2)):
             await checkpoint(dsn)
-            imports[name] = run_worker(database_url, tenant, package)
+            imports[name] = run_worker(database_url, tenant, package, key_cache)
             await vacuum(database_url)
             sizes.append(await storage(database_url))
         first, second, again = imports["day1"], imports["day2"], imports["reimport"]
@@ -145,6 +152,7 @@ async def run_round(dsn: str, number: int, day1: Path, day2: Path) -> dict[str, 
             "ratio_reimport": again["seconds"] / floor2,
             "storage_day1": sizes[1] - sizes[0], "storage_day2": sizes[2] - sizes[1],
             "storage_reimport": sizes[3] - sizes[2],
+            "key_cache": sum(f.stat().st_size for f in key_cache.iterdir()),
         }  # fmt: skip
         print(
             f"round {number}: floor {floor1:.2f}s / {floor2:.2f}s | day 1 {first['seconds']:.2f}s "
@@ -158,6 +166,7 @@ async def run_round(dsn: str, number: int, day1: Path, day2: Path) -> dict[str, 
         return row
     finally:
         await drop_database(dsn, database_url)
+        shutil.rmtree(key_cache, ignore_errors=True)
 
 
 def cpu_line(imports: list[dict[str, Any]]) -> str:
@@ -197,6 +206,7 @@ async def main() -> None:
           f"({100 * median('storage_day2') / day1_storage:.1f}%), re-import of day 2 "
           f"{median('storage_reimport') / 2**20:.1f} MiB ({100 * median('storage_reimport') / day1_storage:.1f}%) "
           "(target < 10%)")  # fmt: skip
+    print(f"the worker's copy of the enrollments' current keys: {median('key_cache') / 2**20:.0f} MiB on its disk")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""One import, as a worker runs it, in a process of its own: `python -m bench.import_once DATABASE_URL TENANT PATH`.
+"""One import, as a worker runs it, in a process of its own:
+`python -m bench.import_once DATABASE_URL TENANT PATH [KEY_CACHE_DIR]` (a worker keeps the enrollments' current keys
+between imports there: workers/imports/key_cache.py).
 
 Prints one JSON line: seconds (wall time of run_import), status, counts, the process's peak RSS in MiB, and the CPU
 seconds the import took in this process (all its threads) and in the PostgreSQL backends serving it (null when the
@@ -14,6 +16,7 @@ import resource
 import sys
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 import asyncpg
 
@@ -21,6 +24,7 @@ from db.pool import create_pool
 from db.syncs import insert_sync
 from db.tenants import tenant_id_by_name
 from workers.imports.engine import run_import
+from workers.imports.key_cache import KeyCache
 from workers.imports.model import ImportOptions
 
 POOL_SIZE = 3  # every connection the import may use is opened before the clock starts, so its backend is counted
@@ -54,7 +58,7 @@ async def backend_pids(pool: asyncpg.Pool) -> list[int]:
             await pool.release(connection)
 
 
-async def main(database_url: str, tenant: str, path: str) -> None:
+async def main(database_url: str, tenant: str, path: str, key_cache: str | None = None) -> None:
     pool = await create_pool(database_url, min_size=POOL_SIZE, max_size=POOL_SIZE)
     try:
         async with pool.acquire() as conn:
@@ -63,7 +67,8 @@ async def main(database_url: str, tenant: str, path: str) -> None:
         sync = await insert_sync(pool, tenant_id, app_id)
         pids = await backend_pids(pool)
         started, cpu, server = time.perf_counter(), process_cpu(), backends_cpu(pids)
-        result = await run_import(pool, tenant_id, sync.id, path, ImportOptions())
+        cache = None if key_cache is None else KeyCache(Path(key_cache))
+        result = await run_import(pool, tenant_id, sync.id, path, ImportOptions(), key_cache=cache)
         seconds, cpu, server_after = time.perf_counter() - started, process_cpu() - cpu, backends_cpu(pids)
     finally:
         await pool.close()
@@ -74,4 +79,4 @@ async def main(database_url: str, tenant: str, path: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(main(*sys.argv[1:5]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import polars as pl
 
@@ -36,6 +37,21 @@ async def recorded_hash_scheme(conn: Connection, name: str, fingerprint: int, po
     row = await conn.fetchrow("SELECT fingerprint, polars_version FROM hash_schemes WHERE name = $1", name)
     assert row is not None
     return row["fingerprint"], row["polars_version"]
+
+
+async def data_token(conn: Connection, tenant_id: int) -> UUID | None:
+    """The token naming the current state of the tenant's entity data (migration 0008); read under its import lock."""
+    token: UUID | None = await conn.fetchval("SELECT data_token FROM tenants WHERE id = $1", tenant_id)
+    return token
+
+
+async def renew_data_token(conn: Connection, tenant_id: int) -> UUID:
+    """A new token for the tenant's data, in the transaction that changes it (a copy named by the old one is stale
+    once this commits)."""
+    token: UUID = await conn.fetchval(
+        "UPDATE tenants SET data_token = gen_random_uuid() WHERE id = $1 RETURNING data_token", tenant_id
+    )
+    return token
 
 
 async def next_applied_seq(conn: Connection) -> int:

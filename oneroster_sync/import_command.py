@@ -26,6 +26,7 @@ from oneroster_sync.settings import Endpoints, Settings
 from workers.broker import create_broker
 from workers.events import RESYNC, EventHub, EventPublisher, SyncEvent
 from workers.imports.engine import ImportResult, run_import
+from workers.imports.key_cache import KeyCache
 from workers.imports.model import ImportOptions
 from workers.progress import event_of
 from workers.queue import SyncQueue
@@ -57,7 +58,7 @@ async def run_import_command(settings: Settings, endpoints: Endpoints, request: 
         if app is None:
             return 1
         if request.in_process:
-            return await _run_here(pool, app, request)
+            return await _run_here(pool, app, request, KeyCache(settings.key_cache_dir))
         return await _queue(settings, endpoints, pool, app, request)
     finally:
         await pool.close()
@@ -80,10 +81,10 @@ async def _import_app(conn: Connection, request: ImportRequest) -> AppRow | None
     return AppRow(**dict(record))
 
 
-async def _run_here(pool: asyncpg.Pool, app: AppRow, request: ImportRequest) -> int:
+async def _run_here(pool: asyncpg.Pool, app: AppRow, request: ImportRequest, key_cache: KeyCache) -> int:
     sync = await insert_sync(pool, app.tenant_id, app.id, dry_run=request.dry_run)
     options = ImportOptions.from_settings(app.settings, dry_run=request.dry_run)
-    result = await run_import(pool, app.tenant_id, sync.id, request.path, options)
+    result = await run_import(pool, app.tenant_id, sync.id, request.path, options, key_cache=key_cache)
     print(render_summary(result))
     return 0 if result.status in ("SUCCEEDED", "HELD") else 1
 

@@ -26,7 +26,8 @@ async def resolve_endpoints(settings: Settings) -> Endpoints:
 def worker_config(settings: Settings, endpoints: Endpoints) -> WorkerConfig:
     return WorkerConfig(
         database_url=endpoints.database_url, redis_url=endpoints.redis_url, namespace=endpoints.redis_namespace,
-        uploads_dir=settings.uploads_dir, time_limit_seconds=settings.import_time_limit_seconds,
-        lease_seconds=settings.lease_seconds, heartbeat_timeout_ms=settings.broker_heartbeat_ms,
+        uploads_dir=settings.uploads_dir, key_cache_dir=settings.key_cache_dir,
+        time_limit_seconds=settings.import_time_limit_seconds, lease_seconds=settings.lease_seconds,
+        heartbeat_timeout_ms=settings.broker_heartbeat_ms,
         maintenance_chance=settings.broker_maintenance_chance,
     )  # fmt: skip

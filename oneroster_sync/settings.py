@@ -52,6 +52,11 @@ class Settings:
         return self.data_dir / "uploads"
 
     @property
+    def key_cache_dir(self) -> Path:
+        """Where a worker keeps the current keys of a tenant's largest file between imports (a copy it may lose)."""
+        return self.data_dir / "key-cache"
+
+    @property
     def sftp_root(self) -> Path:
         """Each tenant's SFTP home is a folder of its own under this one."""
         return self.data_dir / "sftp"

@@ -12,6 +12,8 @@ class WorkerConfig:
     redis_url: str
     namespace: str
     uploads_dir: Path
+    # Where the worker keeps the enrollments' current keys between a tenant's imports (None: always read them).
+    key_cache_dir: Path | None = None
     # An import running longer than this ends FAILED (import.time_limit_exceeded); a retry would only time out again.
     time_limit_seconds: float = 4 * 3600
     # Runs of one sync that may start before it ends FAILED: a worker killed while running it (OOM, kill -9) makes

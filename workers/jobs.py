@@ -23,6 +23,7 @@ from db.syncs import ACTIVE_STATUSES, FINISHED_STATUSES, renew_lease, sync_row
 from workers.config import WorkerConfig
 from workers.events import EventPublisher
 from workers.imports.engine import ImportResult, fail_import, run_import
+from workers.imports.key_cache import KeyCache
 from workers.imports.model import ImportOptions
 from workers.progress import ProgressReporter, publish_status
 from workers.queue import SyncQueue
@@ -99,9 +100,13 @@ async def _run(services: WorkerServices, job: db_imports.ImportJob) -> ImportRes
         try:
             async with asyncio.timeout(config.time_limit_seconds):
                 return await run_import(pool, job.tenant_id, job.sync_id, source, options, progress=reporter,
-                                        approving=job.approved)  # fmt: skip
+                                        approving=job.approved, key_cache=_key_cache(config))  # fmt: skip
         except TimeoutError:
             return await fail_import(pool, job.tenant_id, job.sync_id, "import.time_limit_exceeded", TIMED_OUT)
+
+
+def _key_cache(config: WorkerConfig) -> KeyCache | None:
+    return None if config.key_cache_dir is None else KeyCache(config.key_cache_dir)
 
 
 @contextlib.asynccontextmanager

@@ -21,22 +21,25 @@ import asyncpg
 import polars as pl
 
 from db import imports as db_imports
-from db.entities import TYPE_CODES, current_keys, current_schools, current_values, has_current
+from db.entities import TYPE_CODES, current_keys, has_current
 from db.pool import Connection
 from oneroster_csv import PackageReader, RawFile
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
 from workers.imports.apply import prepare_versions, write_all_outcomes
-from workers.imports.diff import INVALID, content_columns, field_changes
-from workers.imports.failures import HoldNotApprovable, failure_of
+from workers.imports.diff import INVALID
+from workers.imports.failures import failure_of
 from workers.imports.hash_scheme import check_hash_scheme
-from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
+from workers.imports.holds import check_held, explain, same_as_held, type_codes
+from workers.imports.key_cache import KeptKeys, KeyCache
+from workers.imports.model import OUTCOME, ImportOptions, Outcome, TypeRows
 from workers.imports.plan import References, TypePlan, counted_items, hold_for, needed_types, summarize
 from workers.imports.schools import SchoolMap
 from workers.imports.stages import (
     LAST,
     AbsentKeys,
     Folded,
+    Last,
     Parsing,
     ThreadProgress,
     Threads,
@@ -113,9 +116,11 @@ async def run_import(
     progress: Progress = _no_progress,
     ignore_hold: bool = False,
     approving: bool = False,
+    key_cache: KeyCache | None = None,
 ) -> ImportResult:
     """Run a QUEUED (or interrupted RUNNING) import sync to SUCCEEDED, HELD, FAILED or CANCELLED; a finished one is
     left alone. `approving`: the sync is an approved hold queued again, applied only exactly as it was computed.
+    `key_cache`: where this worker keeps the last file's current keys between imports (workers/imports/key_cache.py).
 
     Raises only when the outcome cannot even be recorded (the database unreachable): the message is then retried.
     """
@@ -124,8 +129,17 @@ async def run_import(
         if not await db_imports.mark_running(conn, tenant_id, sync_id, snapshot_options):
             return ImportResult(sync_id, await db_imports.sync_status(conn, tenant_id, sync_id))
     try:
-        return await _run(pool, tenant_id, sync_id, source, options, progress, ignore_hold=ignore_hold or approving,
-                          approving=approving)  # fmt: skip
+        kept = None if key_cache is None else KeptKeys(key_cache, tenant_id, LAST)
+        try:
+            result = await _run(pool, tenant_id, sync_id, source, options, progress, kept,
+                                ignore_hold=ignore_hold or approving, approving=approving)  # fmt: skip
+        except BaseException:
+            if kept is not None:
+                await kept.discard()
+            raise
+        if kept is not None:
+            await kept.publish()  # (committed: the keys it staged are the tenant's now)
+        return result
     except AlreadyFinished as finished:
         return ImportResult(sync_id, finished.status)
     except SyncCancelled:
@@ -146,6 +160,7 @@ async def _run(
     source: str | os.PathLike[str] | bytes,
     options: ImportOptions,
     progress: Progress,
+    kept: KeptKeys | None,
     *,
     ignore_hold: bool,
     approving: bool = False,
@@ -165,7 +180,7 @@ async def _run(
         status = await db_imports.sync_status(conn, tenant_id, sync_id)
         if status != "RUNNING":
             raise AlreadyFinished(status)
-        held = await _check_held(conn, tenant_id, sync_id) if approving else None
+        held = await check_held(conn, tenant_id, sync_id) if approving else None
         # The files parse in a thread while PostgreSQL streams out the current data: two cores, both busy. The last
         # file's keys come later, while the first part is planned.
         parsing = Parsing(reader, step)
@@ -182,10 +197,10 @@ async def _run(
                     snapshot = await load_snapshot(conn, tenant_id, needed - {LAST})
                 if LAST in needed:
                     # The longest read of all: it starts as soon as the connection is free, while the files parse.
-                    last_keys = asyncio.create_task(_load_last_keys(conn, tenant_id, raw_last))
+                    last_keys = asyncio.create_task(_load_last_keys(conn, tenant_id, raw_last, kept))
             finally:
                 package, rows = await reading
-            first = _First(package, rows, snapshot, reader, parsing, threads, last_keys, raw_last)
+            first = _First(package, rows, snapshot, reader, parsing, threads, last_keys, raw_last, kept)
             return await _diff_and_apply(conn, tenant_id, sync_id, first, options, progress, ignore_hold, held)
         finally:
             for task in (last_keys, None if first is None else first.reading_last):
@@ -194,24 +209,15 @@ async def _run(
             threads.close()
 
 
-async def _load_last_keys(conn: Connection, tenant_id: int, raw: bool) -> pl.DataFrame:
+async def _load_last_keys(conn: Connection, tenant_id: int, raw: bool, kept: KeptKeys | None) -> pl.DataFrame:
+    """The last file's current keys: this worker's copy when it has the tenant's current state, else streamed;
+    with their raw hashes when `raw` or kept (the copy keeps them: plans that do not read them drop them)."""
     with timed("load last keys"):
-        return await current_keys(conn, tenant_id, LAST, raw=raw)
-
-
-async def _check_held(conn: Connection, tenant_id: int, sync_id: int) -> pl.DataFrame:
-    """The held sync's stored summaries, once it is known to be an approved hold now running, with the tenant's
-    data unchanged since."""
-    row = await conn.fetchrow(
-        "SELECT status, base_seq, approved_at FROM syncs WHERE tenant_id = $1 AND id = $2",  # under the tenant lock
-        tenant_id, sync_id,
-    )  # fmt: skip
-    if row is None or row["status"] != "RUNNING" or row["approved_at"] is None:
-        raise HoldNotApprovable("SYNC_NOT_HELD", "Only a HELD sync can be approved.")
-    if row["base_seq"] != await db_imports.last_applied_seq(conn, tenant_id):
-        raise HoldNotApprovable("HOLD_STALE", "Another import was applied since this sync was held, so it can no "
-                                "longer be applied as computed; discard it and import the package again.")  # fmt: skip
-    return await db_imports.read_summaries(conn, tenant_id, sync_id)
+        if kept is not None:
+            keys = await kept.load(await db_imports.data_token(conn, tenant_id))
+            if keys is not None:
+                return keys
+        return await current_keys(conn, tenant_id, LAST, raw=raw or kept is not None)
 
 
 async def fail_import(pool: asyncpg.Pool, tenant_id: int, sync_id: int, code: str, message: str) -> ImportResult:
@@ -233,6 +239,7 @@ class _First:
     threads: Threads
     last_keys: asyncio.Task[pl.DataFrame] | None  # the last file's current keys, loading, if the package has the file
     raw_last: bool  # whether the last file's rows unchanged since their versions are told by their raw hash
+    kept: KeptKeys | None  # the worker's copy of the last file's keys, if it keeps one
     reading_last: asyncio.Task[Folded | RawFile] | None = None
 
 
@@ -285,14 +292,14 @@ async def _diff_and_apply(
     total = sum(plan_rows(p) for p in plans)
     hold = None if (ignore_hold or options.dry_run) else hold_for(plans, options)
     if held is not None:
-        _same_as_held(plans, held)
+        same_as_held(plans, held)
     if savepoint is not None:
         await (savepoint.commit() if hold is None else savepoint.rollback())
     await progress("applying", 0, total)
     applied_seq: int | None = None
     if options.dry_run or hold is not None:
         for plan in plans:
-            await _explain(conn, tenant_id, plan)
+            await explain(conn, tenant_id, plan)
             await write_all_outcomes(conn, plan, tenant_id, sync_id)
     elif early_seq is None:
         applied_seq = await db_imports.next_applied_seq(conn)
@@ -302,11 +309,16 @@ async def _diff_and_apply(
         applied_seq, done = early_seq, sum(plan_rows(p) for p in written)
         for plan in planned.plans:
             plan.closed = closed if plan.data_type is LAST else None
+        _stage_keys(first, planned)
         await apply_plans(conn, planned.plans, tenant_id, sync_id, applied_seq, _applying(progress, done, total),
                           planned.versions)  # fmt: skip
     await progress("applying", total, total)  # the last checkpoint: a cancel requested until now still stops it
+    if applied_seq is not None:
+        renewed = await db_imports.renew_data_token(conn, tenant_id)  # (whether this worker keeps keys or not)
+        if first.kept is not None:
+            first.kept.renewed = renewed
     items = counted_items(plans) if plans else None
-    summaries = summarize(items, _type_codes(plans)) if items is not None else pl.DataFrame()
+    summaries = summarize(items, type_codes(plans)) if items is not None else pl.DataFrame()
     counts = _counts(items)
     modes = {TYPE_CODES[p.data_type]: p.mode.value for p in plans}
     if summaries.height:
@@ -337,6 +349,16 @@ async def _plan_first(
     return planning.result()
 
 
+def _stage_keys(first: _First, planned: Last) -> None:
+    """Have the worker's copy of the last file's keys follow what this import applies (while PostgreSQL writes)."""
+    current = first.snapshot.keys.get(LAST)
+    plan = next((p for p in planned.plans if p.data_type is LAST), None)
+    if first.kept is None or current is None or "raw_hash" not in current.columns or plan is None:
+        return
+    if planned.versions is not None:
+        first.kept.stage(current, plan, planned.versions)
+
+
 def _applying(progress: Progress, done: int, total: int) -> Callable[[int], Coroutine[Any, Any, None]]:
     """The progress of writing, `done` rows written before."""
 
@@ -344,34 +366,6 @@ def _applying(progress: Progress, done: int, total: int) -> Callable[[int], Coro
         await progress("applying", min(done + rows, total), total)
 
     return sent
-
-
-async def _explain(conn: Connection, tenant_id: int, plan: TypePlan) -> None:
-    """For a sync that applies nothing: the field changes of UPDATED records and the schools of deleted ones, read
-    from the stored versions (an applied sync derives both from the versions it writes)."""
-    updated = plan.updated_keys()
-    if updated:
-        stored = await current_values(conn, tenant_id, plan.data_type, [*content_columns(plan.data_type), "metadata"],
-                                      updated)  # fmt: skip
-        records = plan.records.filter(pl.col(SOURCED_ID).is_in(updated))
-        plan.changes = field_changes(plan.data_type, records, stored)
-    if plan.deleted.height:
-        schools = await current_schools(conn, tenant_id, plan.data_type, plan.deleted[SOURCED_ID].to_list())
-        plan.deleted_schools = schools.rename({"schools": SCHOOLS})
-
-
-def _same_as_held(plans: list[TypePlan], held: pl.DataFrame) -> None:
-    """Sync-wide counts computed now must equal the held ones (deleted schools are only known once applied)."""
-    now = summarize(counted_items(plans), _type_codes(plans)) if plans else pl.DataFrame()
-    columns = [c for c in db_imports.SUMMARY_COLUMNS if c != "school_id"]
-    wide = [frame.filter(pl.col("school_id") == "").select(columns).sort("data_type") for frame in (now, held)]
-    if not wide[0].equals(wide[1]):
-        raise HoldNotApprovable("HOLD_CHANGED", "The sync no longer computes to what was held; discard it and "
-                                "import the package again.")  # fmt: skip
-
-
-def _type_codes(plans: list[TypePlan]) -> list[int]:
-    return [TYPE_CODES[p.data_type] for p in plans]
 
 
 def _counts(items: pl.DataFrame | None) -> dict[str, int]:
