@@ -186,7 +186,7 @@ async def _run(
         parsing = Parsing(reader, step)
         step("parsing", 0, parsing.total)
         has_last = await has_current(conn, tenant_id, LAST)
-        threads = Threads(overlap=not has_last)
+        threads = Threads()
         reading = read_first(reader, options, parsing, threads)
         needed = needed_types(reader.modes)
         raw_last = has_last and _skips_unchanged(reader, options)

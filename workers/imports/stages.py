@@ -137,17 +137,14 @@ def plan_files(
 
 
 class Threads:
-    """Where the parts of the package are read and planned: all the work on a part's data happens in one thread, so
-    the memory it frees is reused by its next step (the allocator keeps freed memory a while, per thread). `overlap`
-    (a tenant's first import of the last file, when PostgreSQL has most to write): a thread for each part, the last
-    file read and planned while the first part is planned and written; else one thread for both, each step in turn,
-    as memory is then shared with the tenant's current keys."""
+    """Where the parts of the package are read and planned, a thread for each: the last file is read while the
+    first part is planned, and planned while the first part is written. All the work on a part's data happens in
+    its thread, so the memory it frees is reused by its next step (the allocator keeps freed memory a while, per
+    thread; see oneroster_sync/__init__.py for how long)."""
 
-    def __init__(self, overlap: bool) -> None:
+    def __init__(self) -> None:
         self._first = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-first")
-        self._last = (
-            concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-last") if overlap else self._first
-        )
+        self._last = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-last")
 
     async def first(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._first, fn, *args)
