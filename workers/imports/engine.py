@@ -309,9 +309,8 @@ async def _diff_and_apply(
         applied_seq, done = early_seq, sum(plan_rows(p) for p in written)
         for plan in planned.plans:
             plan.closed = closed if plan.data_type is LAST else None
-        _stage_keys(first, planned)
         await apply_plans(conn, planned.plans, tenant_id, sync_id, applied_seq, _applying(progress, done, total),
-                          planned.versions)  # fmt: skip
+                          planned.versions, functools.partial(_stage_keys, first, planned))  # fmt: skip
     await progress("applying", total, total)  # the last checkpoint: a cancel requested until now still stops it
     if applied_seq is not None:
         renewed = await db_imports.renew_data_token(conn, tenant_id)  # (whether this worker keeps keys or not)
@@ -349,11 +348,11 @@ async def _plan_first(
     return planning.result()
 
 
-def _stage_keys(first: _First, planned: Last) -> None:
-    """Have the worker's copy of the last file's keys follow what this import applies (while PostgreSQL writes)."""
+def _stage_keys(first: _First, planned: Last, plan: TypePlan) -> None:
+    """Have the worker's copy of the last file's keys follow what this import applies, once its new versions are
+    in (while PostgreSQL closes the old ones: staged during the COPY, they slowed it by half)."""
     current = first.snapshot.keys.get(LAST)
-    plan = next((p for p in planned.plans if p.data_type is LAST), None)
-    if first.kept is None or current is None or "raw_hash" not in current.columns or plan is None:
+    if first.kept is None or current is None or "raw_hash" not in current.columns or plan.data_type is not LAST:
         return
     if planned.versions is not None:
         first.kept.stage(current, plan, planned.versions)

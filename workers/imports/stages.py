@@ -265,9 +265,10 @@ async def apply_plans(
     applied_seq: int,
     sent: Callable[[int], Awaitable[None]] | None = None,
     first: Versions | None = None,
+    copied: Callable[[TypePlan], None] | None = None,
 ) -> None:
     """Write the plans' versions (the first plan's given if prepared already) and rejected rows; `sent` hears the
-    rows written so far (after each COPY chunk)."""
+    rows written so far (after each COPY chunk), `copied` each plan whose new versions are in."""
     applied = 0
     async for plan, versions in prepared_in_turn(plans, tenant_id, applied_seq, first):
 
@@ -276,7 +277,7 @@ async def apply_plans(
                 await sent(before + rows)
 
         with timed(f"apply {plan.data_type.value}"):
-            await apply_versions(conn, plan, versions, tenant_id, applied_seq, on_rows=on_rows)
+            await apply_versions(conn, plan, versions, tenant_id, applied_seq, on_rows=on_rows, copied=copied)
             await write_rejected(conn, plan, tenant_id, sync_id)
         applied += plan_rows(plan)
         if sent is not None:
