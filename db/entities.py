@@ -146,8 +146,8 @@ def _unescaped(values: pl.Series) -> pl.Series:
 
 # A live record's raw hash, where its schools are just its own school (NULL, db.entities.OWN_SCHOOL): a row with
 # that hash counts in exactly that school again as long as the school is still its own school (the engine checks).
-UNCHANGED_RAW = (f"CASE WHEN kind IN ({int(VersionKind.NEW)}, {int(VersionKind.UPDATED)}, {int(VersionKind.NO_CHANGE)})"
-                 " AND schools IS NULL THEN raw_hash END")  # fmt: skip
+RAW_KINDS = (int(VersionKind.NEW), int(VersionKind.UPDATED), int(VersionKind.NO_CHANGE))  # kinds of a record read
+UNCHANGED_RAW = f"CASE WHEN kind IN {RAW_KINDS} AND schools IS NULL THEN raw_hash END"
 
 
 # The columns of `current_keys`, as read.
@@ -356,6 +356,19 @@ async def supersede(
     )  # fmt: skip
     await conn.execute("SET LOCAL jit TO DEFAULT")
     return _key_schools(records)
+
+
+async def renew_raw_hashes(
+    conn: Connection, tenant_id: int, data_type: DataType, keys: Sequence[str], raw_hashes: Sequence[int]
+) -> None:
+    """Give the current versions of `keys` these raw hashes: the rows they were read from again, which validated to
+    them unchanged (a version written before raw hashes, or under older rules, has none or another)."""
+    await conn.execute(
+        f'''UPDATE {TABLES[data_type]} v SET raw_hash = k.raw_hash
+            FROM unnest($2::text[], $3::bigint[]) AS k ("sourcedId", raw_hash)
+            WHERE v.tenant_id = $1 AND v."sourcedId" = k."sourcedId" AND v.valid_to IS NULL''',
+        tenant_id, list(keys), list(raw_hashes),
+    )  # fmt: skip
 
 
 def _probes(table: str, tenant: str, keys: str, condition: str = "") -> str:

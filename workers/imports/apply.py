@@ -21,6 +21,7 @@ from db.entities import (
     copy_frame,
     copy_versions,
     current_values,
+    renew_raw_hashes,
     supersede,
 )
 from db.pool import Connection
@@ -30,6 +31,7 @@ from oneroster_csv.reader import LINE
 from workers.imports.diff import CONTENT_HASH, HASH, INVALID, ISSUES, META, WRITE, content_columns, issues_by_line
 from workers.imports.model import OUTCOME, SCHOOLS, SOURCED_ID, Outcome
 from workers.imports.plan import TypePlan, deleted_schools
+from workers.imports.schools import just_own_school
 from workers.imports.timing import timed
 
 _KIND_OF = {int(Outcome.NEW): int(VersionKind.NEW), int(Outcome.UPDATED): int(VersionKind.UPDATED),
@@ -65,12 +67,7 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
 
 def _stored_schools(data_type: DataType) -> pl.Expr:
     """The schools as stored: NULL where they are just the record's own school (db.entities.OWN_SCHOOL)."""
-    own = OWN_SCHOOL.get(data_type)
-    if own is None:
-        return pl.col(SCHOOLS)
-    # (one item, the own school: comparing each row's list with a list made for it took 0.25 s a million rows)
-    just_own = (pl.col(SCHOOLS).list.len() == 1) & (pl.col(SCHOOLS).list.first() == pl.col(own))
-    return pl.when(just_own).then(None).otherwise(pl.col(SCHOOLS))
+    return pl.when(just_own_school(data_type)).then(None).otherwise(pl.col(SCHOOLS))
 
 
 @dataclass(frozen=True)
@@ -174,6 +171,10 @@ async def apply_versions(
     carried += [(key, VersionKind.KEPT, None) for key in plan.kept.to_list()]
     with timed(f"  close {len(replaced) + len(carried)} versions"):
         schools = await supersede(conn, tenant_id, plan.data_type, applied_seq, replaced, carried)
+    if plan.renewed_raw is not None and plan.renewed_raw.height:
+        renewed = plan.renewed_raw
+        await renew_raw_hashes(conn, tenant_id, plan.data_type, renewed[SOURCED_ID].to_list(),
+                               renewed["raw_hash"].to_list())  # fmt: skip
     if plan.closed is not None:
         schools = pl.concat([plan.closed, schools])
     plan.deleted_schools = schools.filter(pl.col(SOURCED_ID).is_in(plan.deleted[SOURCED_ID].implode())).rename(

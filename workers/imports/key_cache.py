@@ -22,7 +22,7 @@ from uuid import UUID
 
 import polars as pl
 
-from db.entities import KEY_SCHEMA, VersionKind
+from db.entities import KEY_SCHEMA, RAW_KINDS, VersionKind
 from oneroster_csv.model import DataType
 from workers.imports.apply import Versions
 from workers.imports.model import SOURCED_ID
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 
 # The keys as `db.entities.current_keys(..., raw=True)` reads them: the only form kept.
 CACHED_SCHEMA: dict[str, pl.DataType] = {**KEY_SCHEMA, "raw_hash": pl.Int64()}
-# Kinds whose version keeps its raw hash as a current key (db.entities.UNCHANGED_RAW, with `schools` NULL).
-_RAW_KINDS = [int(VersionKind.NEW), int(VersionKind.UPDATED), int(VersionKind.NO_CHANGE)]
 
 
 @dataclass(frozen=True)
@@ -88,16 +86,23 @@ class KeyCache:
         return self.directory / f"{tenant_id}-{data_type.value}-{token}.arrow"
 
 
-def post_sync_keys(current: pl.DataFrame, written: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFrame:
+def post_sync_keys(
+    current: pl.DataFrame, written: pl.DataFrame, carried: pl.DataFrame, renewed: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """The current keys once an import is applied: those of `current` (in CACHED_SCHEMA) less the ones it closes,
     plus the versions it writes (`written`, in the table's columns) and the closed versions it carries on as new
-    ones (`carried`: sourcedId and kind, tombstones and kept entities, copies of their closed versions)."""
+    ones (`carried`: sourcedId and kind, tombstones and kept entities, copies of their closed versions), with the
+    raw hashes it `renewed` (sourcedId, raw_hash: versions it keeps)."""
     closed = pl.concat([written[SOURCED_ID], carried[SOURCED_ID]])
     # (a carried key is never written: tombstones and kept entities are keys no record of the sync has)
     stays = current.filter(~pl.col(SOURCED_ID).is_in(closed.implode()))
+    if renewed is not None and renewed.height:
+        found = stays.select(SOURCED_ID).join(renewed, on=SOURCED_ID, how="left", maintain_order="left")
+        stays = stays.with_columns(pl.coalesce(found["raw_hash"], pl.col("raw_hash")).alias("raw_hash"))
     new = written.select(
         SOURCED_ID, "content_hash", "row_hash", "kind",
-        pl.when(pl.col("kind").is_in(_RAW_KINDS) & pl.col("schools").is_null()).then(pl.col("raw_hash"))
+        # (db.entities.UNCHANGED_RAW)
+        pl.when(pl.col("kind").is_in(RAW_KINDS) & pl.col("schools").is_null()).then(pl.col("raw_hash"))
         .alias("raw_hash"),
     )  # fmt: skip
     copies = carried.join(current.drop("kind", "raw_hash"), on=SOURCED_ID, how="inner").select(
@@ -129,7 +134,7 @@ class KeptKeys:
 
         def write() -> Path | None:
             with timed("stage keys"):
-                keys = post_sync_keys(current, versions.frame, carried)
+                keys = post_sync_keys(current, versions.frame, carried, plan.renewed_raw)
                 return self.cache.stage(self.tenant_id, self.data_type, keys)
 
         self._staging = asyncio.create_task(asyncio.to_thread(write))

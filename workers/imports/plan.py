@@ -12,16 +12,17 @@ from typing import Any
 
 import polars as pl
 
-from db.entities import TYPE_CODES
+from db.entities import RAW_KINDS, TYPE_CODES
 from db.entities_read import reference_columns as columns_referencing
+from oneroster_csv import RAW_HASH
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.reader import LINE
-from workers.imports.diff import INVALID, classify, issues_by_line, prepare
+from workers.imports.diff import INVALID, ISSUES, WRITE, classify, issues_by_line, lookup, prepare
 from workers.imports.model import CURRENT_ROW, OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.references import check_references, check_semantics, reference_columns
 from workers.imports.rows import fold_rows
-from workers.imports.schools import SchoolMap, build_school_map
+from workers.imports.schools import SchoolMap, build_school_map, just_own_school
 from workers.imports.state import Snapshot, kept_keys, marked, post_keys, post_values, unnamed_live
 from workers.imports.unchanged import PostSync, Unchanged
 
@@ -54,6 +55,7 @@ class TypePlan:
     changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     deleted_schools: pl.DataFrame | None = None
     unchanged: Unchanged | None = None  # rows known NO_CHANGE by their raw hash, not in `records`
+    renewed_raw: pl.DataFrame | None = None  # sourcedId, raw_hash of versions whose raw hash is renewed (`_stale_raw`)
     closed: pl.DataFrame | None = None  # sourcedId, schools of deletions closed while the plan was made (`absent`)
 
     @property
@@ -179,7 +181,25 @@ def plan_type(
         ))  # fmt: skip
     known = snapshot.keys_of(data_type)[SOURCED_ID]
     return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop,
-                    snapshot.live_count(data_type), known, unchanged=unchanged)  # fmt: skip
+                    snapshot.live_count(data_type), known, unchanged=unchanged,
+                    renewed_raw=_stale_raw(type_rows, classified, snapshot.keys_of(data_type)))  # fmt: skip
+
+
+def _stale_raw(type_rows: TypeRows, records: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame | None:
+    """Of a bulk file's records whose current keys carry raw hashes (those `unchanged` reads): the NO_CHANGE ones
+    that get no version, whose row now has a raw hash its version would keep (`apply.version_frame`) but whose
+    version has none or another (written before raw hashes, or under older rules). Renewed, the next import takes
+    their rows as unchanged; left, they would be validated in full at every import until their records change."""
+    if type_rows.mode is not FileMode.BULK or "raw_hash" not in current.columns or RAW_HASH not in records.columns:
+        return None
+    data_type = type_rows.data_type
+    keeps = (pl.col(OUTCOME) == int(Outcome.NO_CHANGE)) & ~pl.col(WRITE) & pl.col(RAW_HASH).is_not_null()
+    kept = records.filter(keeps & pl.col(ISSUES).is_null() & just_own_school(data_type)).select(SOURCED_ID, RAW_HASH)
+    if kept.height == 0:
+        return None
+    stored = lookup(kept.select(SOURCED_ID), current.select(SOURCED_ID, "raw_hash", "kind"), SOURCED_ID)
+    stale = pl.col("kind").is_in(RAW_KINDS) & (pl.col("raw_hash").is_null() | (pl.col("raw_hash") != pl.col(RAW_HASH)))
+    return kept.with_columns(stored).filter(stale).select(SOURCED_ID, pl.col(RAW_HASH).alias("raw_hash"))
 
 
 def _unmatched(current: pl.DataFrame, unchanged: Unchanged) -> pl.DataFrame:

@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 import polars as pl
 
+from db.entities import OWN_SCHOOL
 from oneroster_csv.model import DataType
-from workers.imports.model import SOURCED_ID
+from workers.imports.model import SCHOOLS, SOURCED_ID
 
 KEY, SCHOOL = "_key", "_school"
 Mapping = pl.DataFrame  # columns KEY, SCHOOL: one row per (key, school)
@@ -162,6 +163,16 @@ def _lookup(frame: pl.DataFrame, column: str, mapping: Mapping, is_list: bool) -
     found = pairs.group_by("_i", maintain_order=True).agg(pl.col(SCHOOL).alias("_s"))  # sorted once, not per row
     looked = indexed.select("_i").join(found, on="_i", how="left", maintain_order="left")
     return looked["_s"].fill_null(pl.lit([], pl.List(pl.String)))
+
+
+def just_own_school(data_type: DataType) -> pl.Expr:
+    """Whether a record's schools are only its own school, stored as NULL (db.entities.OWN_SCHOOL); false for types
+    without one. (One item, the own school: comparing each row's list with a list made for it took 0.25 s a million
+    rows.)"""
+    own = OWN_SCHOOL.get(data_type)
+    if own is None:
+        return pl.lit(False)
+    return (pl.col(SCHOOLS).list.len() == 1) & (pl.col(SCHOOLS).list.first() == pl.col(own))
 
 
 def build_school_map(post: Callable[[DataType], pl.DataFrame]) -> SchoolMap:

@@ -177,3 +177,18 @@ def test_a_small_state_gets_no_file_and_a_file_of_another_shape_is_not_read(tmp_
     assert cache.load(1, DataType.ENROLLMENTS, token) is None
     next(tmp_path.glob("*.arrow")).write_bytes(b"not arrow")
     assert cache.load(1, DataType.ENROLLMENTS, token) is None
+
+
+async def test_raw_hashes_renewed_by_an_import_are_in_its_copy(
+    district: District, cache: KeyCache, caplog: pytest.LogCaptureFixture
+) -> None:
+    await district.run(_day1(), key_cache=cache)
+    # Versions without raw hashes (as before migration 0005); whatever changes entity data renews the token.
+    await district.pool.execute("UPDATE enrollments_versions SET raw_hash = NULL WHERE tenant_id = $1",
+                                district.tenant.id)  # fmt: skip
+    await district.pool.execute("UPDATE tenants SET data_token = gen_random_uuid() WHERE id = $1", district.tenant.id)
+    await district.run(_day1(), key_cache=cache)
+    assert _reads(caplog)[-1] == "not kept"
+    kept = await _kept_keys(district, cache)
+    assert kept is not None and kept["raw_hash"].null_count() == 0
+    await _assert_kept_is_stored(district, cache)

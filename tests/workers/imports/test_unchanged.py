@@ -181,6 +181,37 @@ async def test_a_repeated_row_sends_the_whole_file_through_validation(
     assert {r.sourced_id for r in records if "semantic.duplicate_enrollment" in r.codes} == {"e2"}
 
 
+async def _raw_hashes(district: District) -> list[tuple[str, int | None]]:
+    rows = await district.pool.fetch(
+        """SELECT "sourcedId", raw_hash FROM enrollments_versions WHERE tenant_id = $1 AND valid_to IS NULL
+           ORDER BY 1""",
+        district.tenant.id,
+    )  # fmt: skip
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_rows_validated_in_full_get_their_raw_hashes_back_and_are_taken_unchanged_next_time(
+    pool: asyncpg.Pool, district: District, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Versions without a raw hash (written before migration 0005, or under older rules, with another): their rows
+    are validated in full, NO_CHANGE, and their versions get the raw hash a fresh import gives them, so the next
+    import takes them as unchanged; nothing else about them changes."""
+    caplog.set_level(logging.DEBUG, logger=STAGES)
+    day1, fresh = base_pkg(), await _district(pool)
+    await run(fresh, day1)
+    await run(district, day1)
+    await _forget_raw_hashes(district)
+    before = await content_state(district)
+    again, _ = await run(district, day1)
+    assert _unchanged_taken(caplog)[-1].endswith("0 of 3 rows unchanged since their versions")
+    assert summary_table(again)[("", 5)]["no_change"] == 3
+    renewed = await _raw_hashes(district)
+    assert renewed == await _raw_hashes(fresh) and all(raw is not None for _, raw in renewed)
+    assert await content_state(district) == before
+    await run(district, day1)
+    assert _unchanged_taken(caplog)[-1].endswith("3 of 3 rows unchanged since their versions")
+
+
 TIMING = "oneroster_sync.timing"
 
 
