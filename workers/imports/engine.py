@@ -182,7 +182,7 @@ async def _run(
             raise AlreadyFinished(status)
         held = await check_held(conn, tenant_id, sync_id) if approving else None
         # The files parse in a thread while PostgreSQL streams out the current data: two cores, both busy. The last
-        # file's keys come later, while the first part is planned.
+        # file's keys come later, while the first part is planned (from the worker's copy, when it has one).
         parsing = Parsing(reader, step)
         step("parsing", 0, parsing.total)
         has_last = await has_current(conn, tenant_id, LAST)

@@ -1,9 +1,9 @@
 """The stages between an opened package and its written versions, and how they overlap.
 
-A package is read in two parts: every file but the last one (enrollments: the largest, and referenced by no other
-file), then the last, each read, folded, resolved and planned in turn (`Threads`). The first part is planned while
-PostgreSQL streams out the last file's current keys, and its versions are written while the last file is read and
-planned: PostgreSQL's share of an import is mostly reading keys and writing versions, the engine's mostly parsing,
+A package is read in two parts, each in a thread of its own (`Threads`): every file but the last one (enrollments:
+the largest, and referenced by no other file), then the last, read while the first part is planned (and its current
+keys come from the worker's copy or stream out of PostgreSQL), and planned while the first part's versions are
+written: PostgreSQL's share of an import is mostly reading keys and writing versions, the engine's mostly parsing,
 and done in turn one of the two cores would wait for the other.
 
 When the tenant has the last file's records already and the file is bulk, the last file is only parsed at first;
