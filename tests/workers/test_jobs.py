@@ -4,6 +4,8 @@ harmless, a tenant's imports run in order, leases, attempts and the time limit e
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,9 +23,12 @@ from db.syncs import insert_sync
 from oneroster_sync.settings import Endpoints
 from tests.conftest import make_tenant
 from tests.workers.imports.conftest import District
+from tests.workers.imports.packages import base_pkg
 from tests.workers.services import orgs, queued_messages, redis_client, worker_services, zip_package
+from workers import jobs
 from workers.actors import EXHAUSTED_ACTOR, declare_actors
 from workers.config import WorkerConfig
+from workers.imports.key_cache import KeyCache
 from workers.jobs import ComeBackLater, WorkerServices, run_export_message, run_import_message
 from workers.queue import EXPORT_ACTOR, EXPORTS_QUEUE, IMPORT_ACTOR, IMPORTS_QUEUE
 
@@ -268,3 +273,14 @@ async def test_an_import_message_runs_through_the_actor_on_a_worker(
         await asyncio.to_thread(worker.stop)
     assert (await sync_state(district, sync_id))["status"] == "SUCCEEDED"
     assert len((await district.current())["orgs_versions"]) == 3
+
+
+async def test_a_worker_keeps_the_enrollments_keys_where_its_config_says(
+    district: District, services: WorkerServices, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "KeyCache", functools.partial(KeyCache, min_rows=0))  # (a test district is small)
+    keeping = dataclasses.replace(services, config=dataclasses.replace(services.config, key_cache_dir=tmp_path))
+    sync_id = await queue_import(district, keeping, base_pkg().zip())
+    assert await run_import_message(keeping, district.tenant.id, sync_id) == "SUCCEEDED"
+    token = await district.pool.fetchval("SELECT data_token FROM tenants WHERE id = $1", district.tenant.id)
+    assert [p.name for p in tmp_path.glob("*.arrow")] == [f"{district.tenant.id}-enrollments-{token}.arrow"]
