@@ -239,21 +239,25 @@ async def copy_versions(
     frame: pl.DataFrame,
     order: pl.Series | None = None,
     on_rows: RowsSent | None = None,
+    loaded: Callable[[], None] | None = None,
 ) -> None:
     """Write new versions of the tenant's; `frame` has the columns of `version_columns` (any subset, the rest
-    default), its tenant_id all `tenant_id`.
+    default), its tenant_id all `tenant_id`. `loaded` hears that they are in, before a new partition is attached.
 
     Into the tenant's partition; the first versions of the type create it, loaded before it is attached
     (db/partitions.py).
     """
     table = TABLES[data_type]
-    if frame.height == 0:
+    if frame.height and not await has_partition(conn, table, tenant_id):
+        await copy_frame(conn, await create_detached(conn, table, tenant_id), frame, order, on_rows)
+        if loaded is not None:
+            loaded()  # (work for the worker while PostgreSQL builds the partition's indexes)
+        await attach(conn, table, tenant_id)
         return
-    if await has_partition(conn, table, tenant_id):
+    if frame.height:
         await copy_frame(conn, partition_name(table, tenant_id), frame, order, on_rows)
-        return
-    await copy_frame(conn, await create_detached(conn, table, tenant_id), frame, order, on_rows)
-    await attach(conn, table, tenant_id)
+    if loaded is not None:
+        loaded()
 
 
 COPY_CHUNK_ROWS = 25_000

@@ -7,6 +7,7 @@ every outcome explicitly, with the values it would have written, and changes no 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -152,15 +153,15 @@ async def apply_versions(
 ) -> None:
     """New versions, then one statement closing what they replace and writing tombstones and kept copies;
     `on_rows` hears how many versions were sent, chunk by chunk (progress, and a cancel's checkpoint), and `copied`
-    that they are in (work for the worker while PostgreSQL closes the old versions).
+    that they are in (work for the worker while PostgreSQL closes the old versions, or builds a new partition's
+    indexes).
 
     Fills `plan.deleted_schools` from the tombstones written (the schools the deleted records counted in).
     """
     # Each COPY chunk is gathered in key order on its own, so the versions are never copied whole.
     with timed(f"  copy {versions.frame.height} versions"):
-        await copy_versions(conn, tenant_id, plan.data_type, versions.frame, order=versions.order, on_rows=on_rows)
-    if copied is not None:
-        copied(plan)
+        await copy_versions(conn, tenant_id, plan.data_type, versions.frame, order=versions.order, on_rows=on_rows,
+                            loaded=None if copied is None else functools.partial(copied, plan))  # fmt: skip
     # Only keys that had a current version need closing: brand-new sourcedIds (most of a first import) have none.
     # The known keys are looked up among the written ones: a set of the few written, not of every known key (and
     # none at all for a type the tenant never had).

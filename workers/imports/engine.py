@@ -350,7 +350,8 @@ async def _plan_first(
 
 def _stage_keys(first: _First, planned: Last, plan: TypePlan) -> None:
     """Have the worker's copy of the last file's keys follow what this import applies, once its new versions are
-    in (while PostgreSQL closes the old ones: staged during the COPY, they slowed it by half)."""
+    in: while PostgreSQL closes the old ones, or builds the indexes of a tenant's first (staged during the COPY, the
+    keys slowed it by half)."""
     current = first.snapshot.keys.get(LAST)
     if first.kept is None or current is None or "raw_hash" not in current.columns or plan.data_type is not LAST:
         return

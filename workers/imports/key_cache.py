@@ -93,9 +93,12 @@ def post_sync_keys(
     plus the versions it writes (`written`, in the table's columns) and the closed versions it carries on as new
     ones (`carried`: sourcedId and kind, tombstones and kept entities, copies of their closed versions), with the
     raw hashes it `renewed` (sourcedId, raw_hash: versions it keeps)."""
-    closed = pl.concat([written[SOURCED_ID], carried[SOURCED_ID]])
-    # (a carried key is never written: tombstones and kept entities are keys no record of the sync has)
-    stays = current.filter(~pl.col(SOURCED_ID).is_in(closed.implode()))
+    # (a carried key is never written: tombstones and kept entities are keys no record of the sync has; and a
+    # tenant's first import closes nothing: no set of its million keys is built for nothing)
+    stays = current
+    if current.height:
+        closed = pl.concat([written[SOURCED_ID], carried[SOURCED_ID]])
+        stays = current.filter(~pl.col(SOURCED_ID).is_in(closed.implode()))
     if renewed is not None and renewed.height:
         found = stays.select(SOURCED_ID).join(renewed, on=SOURCED_ID, how="left", maintain_order="left")
         stays = stays.with_columns(pl.coalesce(found["raw_hash"], pl.col("raw_hash")).alias("raw_hash"))
