@@ -57,20 +57,26 @@ class KeyCache:
         """Write `keys` (the state an import is applying) to a file not yet named by a token; None when too few."""
         if keys.height < self.min_rows:
             return None
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         staged = self.directory / f".{tenant_id}-{data_type.value}-{uuid.uuid4()}.staged"
         try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             keys.select(*CACHED_SCHEMA).write_ipc(staged)
-        except OSError as error:  # (a full disk costs the next import its shortcut, not this import)
+        except (OSError, pl.exceptions.PolarsError) as error:  # (a full disk: the next import streams its keys)
             log.warning("could not keep the current keys in %s: %s", self.directory, error)
             self.discard(staged)
             return None
         return staged
 
     def publish(self, staged: Path, tenant_id: int, data_type: DataType, token: UUID) -> None:
-        """Name a staged file by the token its import committed, and drop the tenant's older file of the type."""
+        """Name a staged file by the token its import committed, and drop the tenant's older file of the type; a
+        failure only costs the next import its copy (the import itself is committed)."""
         final = self._path(tenant_id, data_type, token)
-        os.replace(staged, final)
+        try:
+            os.replace(staged, final)
+        except OSError as error:
+            log.warning("could not keep the current keys in %s: %s", self.directory, error)
+            self.discard(staged)
+            return
         for older in self.directory.glob(f"{tenant_id}-{data_type.value}-*.arrow"):
             if older != final:
                 with contextlib.suppress(OSError):

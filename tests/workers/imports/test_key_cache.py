@@ -192,3 +192,17 @@ async def test_raw_hashes_renewed_by_an_import_are_in_its_copy(
     kept = await _kept_keys(district, cache)
     assert kept is not None and kept["raw_hash"].null_count() == 0
     await _assert_kept_is_stored(district, cache)
+
+
+def test_a_folder_that_cannot_be_written_costs_only_the_copy(tmp_path: Path) -> None:
+    keys = pl.DataFrame({"sourcedId": ["a"], "content_hash": [1], "row_hash": [2], "kind": [1], "raw_hash": [3]},
+                        schema=CACHED_SCHEMA)  # fmt: skip
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder should be")
+    assert KeyCache(blocked, min_rows=0).stage(1, DataType.ENROLLMENTS, keys) is None
+    cache = KeyCache(tmp_path / "keys", min_rows=0)
+    staged = cache.stage(1, DataType.ENROLLMENTS, keys)
+    assert staged is not None
+    staged.unlink()  # (gone before it is named: as on a disk that failed meanwhile)
+    cache.publish(staged, 1, DataType.ENROLLMENTS, uuid.uuid4())
+    assert list((tmp_path / "keys").iterdir()) == []
