@@ -352,8 +352,8 @@ def _stage_keys(first: _First, planned: Last, plan: TypePlan) -> None:
     """Have the worker's copy of the last file's keys follow what this import applies, once its new versions are
     in: while PostgreSQL closes the old ones, or builds the indexes of a tenant's first (staged during the COPY, the
     keys slowed it by half)."""
-    current = first.snapshot.keys.get(LAST)
-    if first.kept is None or current is None or "raw_hash" not in current.columns or plan.data_type is not LAST:
+    current = first.snapshot.keys.get(LAST)  # (with raw hashes: a worker keeping keys reads them so)
+    if first.kept is None or current is None or plan.data_type is not LAST:
         return
     if planned.versions is not None:
         first.kept.stage(current, plan, planned.versions)

@@ -18,7 +18,7 @@ from oneroster_csv import RAW_HASH
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.reader import LINE
-from workers.imports.diff import INVALID, ISSUES, WRITE, classify, issues_by_line, lookup, prepare
+from workers.imports.diff import INVALID, ISSUES, WRITE, classify, issues_by_line, prepare
 from workers.imports.model import CURRENT_ROW, OUTCOME, SCHOOLS, SOURCED_ID, ImportOptions, Outcome, TypeRows
 from workers.imports.references import check_references, check_semantics, reference_columns
 from workers.imports.rows import fold_rows
@@ -162,6 +162,7 @@ def plan_type(
     matched = classified[CURRENT_ROW]
     if unchanged is not None:
         matched = pl.concat([matched, unchanged.current_rows])
+    renewed_raw = _stale_raw(type_rows, classified, snapshot.keys_of(data_type))
     classified = classified.drop(CURRENT_ROW)
     rejected = type_rows.rejected.with_columns(schools.attribute(data_type, type_rows.rejected).alias(SCHOOLS))
     rejected = rejected.join(issues_by_line(type_rows.findings), on=LINE, how="left")
@@ -181,25 +182,30 @@ def plan_type(
         ))  # fmt: skip
     known = snapshot.keys_of(data_type)[SOURCED_ID]
     return TypePlan(type_rows, classified, rejected, kept, deleted.sort(SOURCED_ID), noop,
-                    snapshot.live_count(data_type), known, unchanged=unchanged,
-                    renewed_raw=_stale_raw(type_rows, classified, snapshot.keys_of(data_type)))  # fmt: skip
+                    snapshot.live_count(data_type), known, unchanged=unchanged, renewed_raw=renewed_raw)  # fmt: skip
 
 
 def _stale_raw(type_rows: TypeRows, records: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame | None:
     """Of a bulk file's records whose current keys carry raw hashes (those `unchanged` reads): the NO_CHANGE ones
     that get no version, whose row now has a raw hash its version would keep (`apply.version_frame`) but whose
     version has none or another (written before raw hashes, or under older rules). Renewed, the next import takes
-    their rows as unchanged; left, they would be validated in full at every import until their records change."""
+    their rows as unchanged; left, they would be validated in full at every import until their records change.
+    `records` carry the row of `current` each matched (`CURRENT_ROW`): a NO_CHANGE record always has one."""
     if type_rows.mode is not FileMode.BULK or "raw_hash" not in current.columns or RAW_HASH not in records.columns:
         return None
     data_type = type_rows.data_type
     keeps = (pl.col(OUTCOME) == int(Outcome.NO_CHANGE)) & ~pl.col(WRITE) & pl.col(RAW_HASH).is_not_null()
-    kept = records.filter(keeps & pl.col(ISSUES).is_null() & just_own_school(data_type)).select(SOURCED_ID, RAW_HASH)
+    kept = records.filter(keeps & pl.col(ISSUES).is_null() & just_own_school(data_type))
     if kept.height == 0:
         return None
-    stored = lookup(kept.select(SOURCED_ID), current.select(SOURCED_ID, "raw_hash", "kind"), SOURCED_ID)
+    stored = current.select("raw_hash", "kind")[kept[CURRENT_ROW]]
     stale = pl.col("kind").is_in(RAW_KINDS) & (pl.col("raw_hash").is_null() | (pl.col("raw_hash") != pl.col(RAW_HASH)))
-    return kept.with_columns(stored).filter(stale).select(SOURCED_ID, pl.col(RAW_HASH).alias("raw_hash"))
+    return (
+        kept.select(SOURCED_ID, RAW_HASH)
+        .hstack(stored)
+        .filter(stale)
+        .select(SOURCED_ID, pl.col(RAW_HASH).alias("raw_hash"))
+    )
 
 
 def _unmatched(current: pl.DataFrame, unchanged: Unchanged) -> pl.DataFrame:

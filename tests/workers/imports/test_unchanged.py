@@ -212,6 +212,24 @@ async def test_rows_validated_in_full_get_their_raw_hashes_back_and_are_taken_un
     assert _unchanged_taken(caplog)[-1].endswith("3 of 3 rows unchanged since their versions")
 
 
+async def test_a_row_validated_beside_rows_taken_as_unchanged_gets_its_raw_hash_back(
+    pool: asyncpg.Pool, district: District, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One version without a raw hash among versions with theirs: the others' rows are taken as unchanged, its own
+    is validated (matched among the few current keys left) and its version alone gets the hash back."""
+    caplog.set_level(logging.DEBUG, logger=STAGES)
+    day1, fresh = base_pkg(), await _district(pool)
+    await run(fresh, day1)
+    await run(district, day1)
+    await district.pool.execute("""UPDATE enrollments_versions SET raw_hash = NULL
+                                   WHERE tenant_id = $1 AND "sourcedId" = 'e2'""", district.tenant.id)  # fmt: skip
+    await run(district, day1)
+    assert _unchanged_taken(caplog)[-1].endswith("2 of 3 rows unchanged since their versions")
+    assert await _raw_hashes(district) == await _raw_hashes(fresh)
+    await run(district, day1)
+    assert _unchanged_taken(caplog)[-1].endswith("3 of 3 rows unchanged since their versions")
+
+
 TIMING = "oneroster_sync.timing"
 
 
