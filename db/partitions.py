@@ -6,6 +6,11 @@ inserting each version into them with a WAL record each (a first import's millio
 3.4 s to load and 1.8 s to attach, against 6.6-7.3 s loading the indexed table). Attaching takes a SHARE UPDATE
 EXCLUSIVE lock on the parent: reads and writes of other tenants go on, and two first imports of different tenants
 attach one after the other, the second waiting for the first to commit.
+
+The partial indexes (`WHERE invalid`: a few rows) are the exception, made before the load: keeping them costs the
+load a predicate per row, building them at the attach another scan of the whole table (a million enrollments: 0.02 s
+against 0.06 s). And the attach sorts the primary key in memory (`ATTACH_SORT_MEMORY`): with the default 64 MB of
+`maintenance_work_mem` a million keys spill to temporary files (0.30 s against 0.36 s to build it).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from db.pool import Connection
 from db.sql import ident
 
 FILLFACTOR = 90  # as migration 0004 set: closing a version rewrites it in its own page (a HOT update)
+ATTACH_SORT_MEMORY = "512MB"  # maintenance_work_mem while attaching: an upper bound, a sort takes what it needs
 
 
 def partition_name(table: str, tenant_id: int) -> str:
@@ -32,16 +38,33 @@ async def create_detached(conn: Connection, table: str, tenant_id: int) -> str:
     Its CHECK on tenant_id proves the partition constraint, so attaching does not scan what it was loaded with.
     """
     name = partition_name(table, tenant_id)
-    await conn.execute(
+    statements = [
         f"CREATE TABLE {ident(name)} (LIKE {ident(table)} INCLUDING DEFAULTS, "
         f"CONSTRAINT {ident(name + '_tenant')} CHECK (tenant_id = {int(tenant_id)})) WITH (fillfactor = {FILLFACTOR})"
-    )
+    ]
+    for index, definition in await _partial_indexes(conn, table):
+        # (the parent's definition on the partition; attaching then takes it as the partition's index of the parent's)
+        method_on = definition[definition.index(" USING ") :]
+        statements.append(f"CREATE INDEX {ident(name + index.removeprefix(table))} ON {ident(name)}{method_on}")
+    await conn.execute(";\n".join(statements))
     return name
 
 
+async def _partial_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
+    """Name and definition of each partial index of the partitioned `table`."""
+    rows = await conn.fetch(
+        """SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           WHERE i.indrelid = $1::regclass AND i.indpred IS NOT NULL AND NOT i.indisunique""",
+        table,
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
 async def attach(conn: Connection, table: str, tenant_id: int) -> None:
-    """Attach the tenant's partition created by `create_detached`, building its indexes from what it holds."""
+    """Attach the tenant's partition created by `create_detached`, building its other indexes from what it holds."""
     await conn.execute(
+        f"SET LOCAL maintenance_work_mem = '{ATTACH_SORT_MEMORY}';\n"
         f"ALTER TABLE {ident(table)} ATTACH PARTITION {ident(partition_name(table, tenant_id))} "
-        f"FOR VALUES IN ({int(tenant_id)})"
+        f"FOR VALUES IN ({int(tenant_id)});\n"
+        "SET LOCAL maintenance_work_mem TO DEFAULT"
     )
