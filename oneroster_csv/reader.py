@@ -109,15 +109,17 @@ def _parse_polars(source: bytes, width: int, expected: int, skip_rows: int) -> p
 
 
 def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable | None:
-    """The common file, parsed straight from its bytes without splitting it into line texts first: no quotes, no
-    CR, no empty line, a header without empty trailing names and every line a row as wide as the header. None when
-    any of that does not hold: the general path then reads the file (and names what is wrong with it)."""
-    if b'"' in data or b"\r" in data:
+    """The common file, parsed straight from its bytes without splitting it into line texts first: no CR, no empty
+    line, no quote in the header or inside a value (only quotes around whole values), a header without empty trailing
+    names and every line a row as wide as the header. None when any of that does not hold: the general path then
+    reads the file (and names what is wrong with it)."""
+    if b"\r" in data:
         return None
     end = data.find(b"\n")
-    header = tuple(data[: end if end >= 0 else len(data)].decode("utf-8").split(","))
+    first_line = data[: end if end >= 0 else len(data)]
+    header = tuple(first_line.decode("utf-8").split(","))
     width = len(header)
-    if not header[-1].strip() or end < 0:
+    if not header[-1].strip() or end < 0 or b'"' in first_line:
         return None
     try:
         cells = pl.read_csv(data, has_header=False, skip_rows=1, schema={cell_name(i): pl.String for i in range(width)},
@@ -125,20 +127,37 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
     except pl.exceptions.PolarsError:  # a row wider than the header
         return None
     # One row per line, and (none being wider) every row exactly as wide as the header: polars pads a short row
-    # with empty cells, so the body's bytes must be exactly its cells' bytes, width - 1 commas per row and a line
-    # feed after each row but an unterminated last one (without quotes, every byte is one of these). Counting
-    # the commas and line feeds of the bytes instead takes longer than parsing them.
+    # with empty cells, so the body's bytes must be exactly its cells' bytes, width - 1 commas per row, a line feed
+    # after each row but an unterminated last one, and the quotes around values: with no quote or line feed inside a
+    # value, every quote of the file is one of those (a quote anywhere else ends up in a value, or makes a line feed
+    # one). Counting the commas and line feeds of the bytes instead takes longer than parsing them.
     rows = cells.height
     value_bytes = cells.select(pl.sum_horizontal(pl.all().str.len_bytes().cast(pl.Int64).sum())).item()
     line_feeds = rows - (0 if data.endswith(b"\n") else 1)
-    if rows == 0 or len(data) - end - 1 != value_bytes + (width - 1) * rows + line_feeds:
+    quotes = data.count(b'"', end) if b'"' in data else 0  # (a look for one is much quicker than a count)
+    if quotes and bool(cells.select(pl.any_horizontal(pl.all().str.contains('["\n]')).any()).item()):
+        return None
+    if rows == 0 or len(data) - end - 1 != value_bytes + (width - 1) * rows + line_feeds + quotes:
         return None
     # A row of blanks is a blank line (lenient) or odd (strict): the general path decides. Few rows start blank.
     starts_blank = cells.filter(pl.col(cell_name(0)).str.contains(r"^\s*$"))
     if bool(starts_blank.select(pl.all_horizontal(pl.all().str.contains(r"^\s*$")).any()).item()):
         return None
     lines = pl.int_range(2, cells.height + 2, eager=True, dtype=pl.Int64).alias(LINE)
-    return CsvTable(file, header, cells.with_columns(lines), _problems([]), notes, b" " in data or b"\t" in data)
+    # (with quotes, blanks are told as the general path tells them: a quoted value's blanks need no trimming)
+    needs_trim = _edge_blanks(data[end + 1 :]) if quotes else b" " in data or b"\t" in data
+    return CsvTable(file, header, cells.with_columns(lines), _problems([]), notes, needs_trim)
+
+
+_EDGE_BLANK = r'[ \t][,"]|[,"][ \t]|^[ \t]|[ \t]$'  # a blank next to a separator, a quote or a line's end
+
+
+def _edge_blanks(body: bytes) -> bool:
+    """Whether a space or tab of the rows `body` touches a separator, a quote or a line's end: only then can a cell
+    start or end with one."""
+    if b" " not in body and b"\t" not in body:
+        return False
+    return bool(pl.select(pl.lit(body.decode("utf-8")).str.contains(f"(?m){_EDGE_BLANK}")).item())
 
 
 def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
@@ -183,9 +202,7 @@ def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
     blank_re = r"^\s*$" if strict else r"^[\s,]*$"  # lenient: a row of only commas is a blank line too
     has_quotes = b'"' in data
     # A cell can only have surrounding blanks if a space/tab touches a separator, a quote or the line's ends.
-    needs_trim = (b" " in data or b"\t" in data) and bool(
-        body["text"].str.contains(r'[ \t][,"]|[,"][ \t]|^[ \t]|[ \t]$').any()
-    )
+    needs_trim = (b" " in data or b"\t" in data) and bool(body["text"].str.contains(_EDGE_BLANK).any())
     body = body.with_columns(
         blank=pl.col("text").str.contains(blank_re),
         quotes=pl.col("text").str.count_matches('"', literal=True) if has_quotes else pl.lit(0, dtype=pl.UInt32),

@@ -9,8 +9,12 @@ from hypothesis import strategies as st
 from oneroster_csv import reader
 from oneroster_csv.reader import CsvTable, read_csv_bytes
 
-# No quotes or CRs, so many generated files take the fast path; blanks, short and long rows make it give up.
-cell = st.text(alphabet=["a", "b", " ", "\t", "é", "\u00a0", "1"], max_size=3)
+# No CRs, so many generated files take the fast path; blanks, short and long rows, quotes inside values or not
+# closed, and line breaks in quoted values make it give up.
+plain = st.text(alphabet=["a", "b", " ", "\t", "é", "\u00a0", "1"], max_size=3)
+quoted = st.lists(st.sampled_from(["a", ",", " ", '""', "\n", "é"]), max_size=4).map(lambda p: f'"{"".join(p)}"')
+stray = st.lists(st.sampled_from(["a", '"', " "]), max_size=3).map("".join)
+cell = st.one_of(plain, quoted, stray)
 
 
 @st.composite
@@ -19,10 +23,21 @@ def files(draw: st.DrawFn) -> bytes:
     header = ",".join(draw(st.lists(st.sampled_from(["h1", "h2", " k", ""]), min_size=width, max_size=width)))
     rows = draw(st.lists(st.one_of(
         st.lists(cell, min_size=width, max_size=width).map(",".join),  # as wide as the header
-        st.text(alphabet=["a", ",", " ", "\n"], max_size=5),  # anything: blank, short, long, empty lines
+        st.text(alphabet=["a", ",", " ", "\n", '"'], max_size=5),  # anything: blank, short, long, empty lines
     ), max_size=5))  # fmt: skip
     ending = draw(st.sampled_from(["", "\n", "\n\n"]))
     return ("\n".join([header, *rows]) + ending).encode()
+
+
+@st.composite
+def quoting_files(draw: st.DrawFn) -> bytes:
+    """Files whose rows are all as wide as the header, values quoted whole or not: mostly the fast path's."""
+    width = draw(st.integers(1, 4))
+    header = ",".join(f"h{i}" for i in range(width))
+    whole = st.lists(st.sampled_from(["a", ",", " ", "\t", "é"]), max_size=4).map(lambda parts: f'"{"".join(parts)}"')
+    row = st.lists(st.one_of(plain, whole), min_size=width, max_size=width).map(",".join)
+    rows = draw(st.lists(row, min_size=1, max_size=5))
+    return ("\n".join([header, *rows]) + draw(st.sampled_from(["", "\n"]))).encode()
 
 
 def _read(data: bytes, strict: bool) -> CsvTable | str:
@@ -39,15 +54,38 @@ def _same(fast: CsvTable | str, general: CsvTable | str) -> bool:
         general.header, general.cells.rows(), general.problems.rows(), general.notes)  # fmt: skip
 
 
-@settings(max_examples=400, deadline=None)
-@given(data=files(), strict=st.booleans())
-def test_the_fast_path_reads_as_the_general_path(data: bytes, strict: bool) -> None:
+def _fast_and_general(data: bytes, strict: bool) -> tuple[CsvTable | str, CsvTable | str]:
     fast = _read(data, strict)
     with pytest.MonkeyPatch.context() as patched:
         patched.setattr(reader, "_read_simple", lambda *args: None)
         general = _read(data, strict)
+    return fast, general
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=files(), strict=st.booleans())
+def test_the_fast_path_reads_as_the_general_path(data: bytes, strict: bool) -> None:
+    assert _same(*_fast_and_general(data, strict))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=quoting_files(), strict=st.booleans())
+def test_the_fast_path_reads_values_quoted_whole_as_the_general_path(data: bytes, strict: bool) -> None:
+    """And tells the same cells to trim: with quotes in the file, exactly as the general path (without, it may
+    trim cells for nothing, which changes no value)."""
+    fast, general = _fast_and_general(data, strict)
     assert _same(fast, general)
+    if b'"' in data and isinstance(fast, CsvTable) and isinstance(general, CsvTable):
+        assert fast.needs_trim == general.needs_trim
 
 
 def test_a_plain_file_takes_the_fast_path() -> None:
     assert reader._read_simple(b"a,b\n1,2\n3,\n", "t.csv", ()) is not None
+
+
+def test_a_file_quoting_whole_values_takes_the_fast_path_and_others_do_not() -> None:
+    table = reader._read_simple(b'a,b\n"x,y",2\n"",3\n', "t.csv", ())
+    assert table is not None and table.cells.rows() == [("x,y", "2", 2), ("", "3", 3)] and not table.needs_trim
+    for data in (b'a,b\n"x""y",2\n', b'a,b\n"x\ny",2\n', b'a,b\nx"y,2\n', b'"a",b\n1,2\n', b'a,b\n"x, ",2\n'):
+        table = reader._read_simple(data, "t.csv", ())
+        assert table is None or table.needs_trim, data
