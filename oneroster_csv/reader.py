@@ -144,20 +144,28 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
     if bool(starts_blank.select(pl.all_horizontal(pl.all().str.contains(r"^\s*$")).any()).item()):
         return None
     lines = pl.int_range(2, cells.height + 2, eager=True, dtype=pl.Int64).alias(LINE)
-    # (with quotes, blanks are told as the general path tells them: a quoted value's blanks need no trimming)
-    needs_trim = _edge_blanks(data[end + 1 :]) if quotes else b" " in data or b"\t" in data
+    # (told as the general path tells them; without quotes, a blank touches a separator or a line's end exactly
+    # where a cell starts or ends with it)
+    blanks = data.find(b" ", end) >= 0 or data.find(b"\t", end) >= 0
+    needs_trim = blanks and (_edge_blanks(memoryview(data)[end + 1 :]) if quotes else _blank_edged(cells))
     return CsvTable(file, header, cells.with_columns(lines), _problems([]), notes, needs_trim)
 
 
 _EDGE_BLANK = r'[ \t][,"]|[,"][ \t]|^[ \t]|[ \t]$'  # a blank next to a separator, a quote or a line's end
 
 
-def _edge_blanks(body: bytes) -> bool:
+def _blank_edged(cells: pl.DataFrame) -> bool:
+    """Whether a cell starts or ends with a space or tab (looked for only in the columns that have one at all)."""
+    has = cells.select(pl.all().str.contains(" ", literal=True).any() | pl.all().str.contains("\t", literal=True).any())
+    spaced = [name for name, found in zip(cells.columns, has.row(0), strict=True) if found]
+    edged = [pl.col(c).str.starts_with(b) | pl.col(c).str.ends_with(b) for c in spaced for b in (" ", "\t")]
+    return bool(edged) and bool(cells.select(pl.any_horizontal(edged).any()).item())
+
+
+def _edge_blanks(body: memoryview) -> bool:
     """Whether a space or tab of the rows `body` touches a separator, a quote or a line's end: only then can a cell
     start or end with one."""
-    if b" " not in body and b"\t" not in body:
-        return False
-    return bool(pl.select(pl.lit(body.decode("utf-8")).str.contains(f"(?m){_EDGE_BLANK}")).item())
+    return bool(pl.select(pl.lit(str(body, "utf-8")).str.contains(f"(?m){_EDGE_BLANK}")).item())
 
 
 def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:

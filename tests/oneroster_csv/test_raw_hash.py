@@ -50,6 +50,11 @@ def test_only_rows_read_exactly_as_written_keep_their_hash() -> None:
     assert [line for line, value in kept.items() if value is not None] == [2, 3, 4]  # e4 leniency, e5 blank user
     trimmed = read_one(DataType.ENROLLMENTS, _file(*ROWS[:2], "e3, ,,k2,s2,u1,student,,,"))
     assert trimmed.frame[RAW_HASH].null_count() == 3  # (a cell was trimmed somewhere: no row is known not to be)
+    # a blank inside a value trims nothing: every row keeps its hash, quoted values or not
+    for note in ("Room 12", '"Room 12,north"'):
+        rows = (*(row + "," for row in ROWS[:2]), ROWS[2] + "," + note)
+        table = read_one(DataType.ENROLLMENTS, _file(*rows, header=ENROLLMENT_HEADER + ",metadata.note"))
+        assert table.frame[RAW_HASH].null_count() == 0, note
 
 
 def test_a_row_with_a_structural_problem_has_no_hash() -> None:
