@@ -75,16 +75,22 @@ def blank_to_null(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def edged_columns(frame: pl.DataFrame) -> tuple[bool, ...]:
+    """For each column, whether a value starts or ends with a space or tab (one regex over the joined column, the
+    columns in parallel)."""
+    edge = r"\n[ \t]|[ \t]\n|^[ \t]|[ \t]$"
+    return tuple(frame.select(pl.all().fill_null("").str.join("\n").str.contains(edge)).row(0))
+
+
 def trim_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """Strip leading/trailing spaces and tabs; blank becomes null.
 
-    Stripping allocates new strings, so columns are first checked (one regex over the joined column, in parallel)
-    and only columns that need it are stripped.
+    Stripping allocates new strings, so columns are first checked (`edged_columns`) and only columns that need it
+    are stripped.
     """
     if frame.width == 0 or frame.height == 0:
         return frame
-    edge = r"\n[ \t]|[ \t]\n|^[ \t]|[ \t]$"
-    flags = frame.select(pl.all().fill_null("").str.join("\n").str.contains(edge)).row(0)
+    flags = edged_columns(frame)
     exprs: list[pl.Expr] = []
     for name, needs_strip in zip(frame.columns, flags, strict=True):
         col = pl.col(name).str.strip_chars(_WS) if needs_strip else pl.col(name)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from .model import Finding, PackageError, Severity
+from .normalize import edged_columns
 
 LINE = "_line"
 _BOM = b"\xef\xbb\xbf"
@@ -147,19 +148,11 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
     # (told as the general path tells them; without quotes, a blank touches a separator or a line's end exactly
     # where a cell starts or ends with it)
     blanks = data.find(b" ", end) >= 0 or data.find(b"\t", end) >= 0
-    needs_trim = blanks and (_edge_blanks(memoryview(data)[end + 1 :]) if quotes else _blank_edged(cells))
+    needs_trim = blanks and (_edge_blanks(memoryview(data)[end + 1 :]) if quotes else any(edged_columns(cells)))
     return CsvTable(file, header, cells.with_columns(lines), _problems([]), notes, needs_trim)
 
 
 _EDGE_BLANK = r'[ \t][,"]|[,"][ \t]|^[ \t]|[ \t]$'  # a blank next to a separator, a quote or a line's end
-
-
-def _blank_edged(cells: pl.DataFrame) -> bool:
-    """Whether a cell starts or ends with a space or tab (looked for only in the columns that have one at all)."""
-    has = cells.select(pl.all().str.contains(" ", literal=True).any() | pl.all().str.contains("\t", literal=True).any())
-    spaced = [name for name, found in zip(cells.columns, has.row(0), strict=True) if found]
-    edged = [pl.col(c).str.starts_with(b) | pl.col(c).str.ends_with(b) for c in spaced for b in (" ", "\t")]
-    return bool(edged) and bool(cells.select(pl.any_horizontal(edged).any()).item())
 
 
 def _edge_blanks(body: memoryview) -> bool:
