@@ -62,8 +62,7 @@ class KeyCache:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             keys.select(*CACHED_SCHEMA).write_ipc(staged)
         except (OSError, pl.exceptions.PolarsError) as error:  # (a full disk: the next import streams its keys)
-            log.warning("could not keep the current keys in %s: %s", self.directory, error)
-            self.discard(staged)
+            self._give_up(staged, error)
             return None
         return staged
 
@@ -74,13 +73,16 @@ class KeyCache:
         try:
             os.replace(staged, final)
         except OSError as error:
-            log.warning("could not keep the current keys in %s: %s", self.directory, error)
-            self.discard(staged)
+            self._give_up(staged, error)
             return
         for older in self.directory.glob(f"{tenant_id}-{data_type.value}-*.arrow"):
             if older != final:
                 with contextlib.suppress(OSError):
                     older.unlink()
+
+    def _give_up(self, staged: Path, error: Exception) -> None:
+        log.warning("could not keep the current keys in %s: %s", self.directory, error)
+        self.discard(staged)
 
     @staticmethod
     def discard(staged: Path | None) -> None:
