@@ -141,8 +141,10 @@ def _parts(data_type: DataType, selection: _Selection, scope: SyncScope, params:
     if seq is not None:
         kinds = [k for k in outcomes if k <= int(VersionKind.DELETED)]
         if kinds:
+            # (the sync named by its value: the planner then takes a later sync's versions from the partition's
+            # index of them, in key order; db/partitions.py)
             parts["written"] = (f"FROM {table} WHERE tenant_id = {params(tenant_id, 'bigint')} "
-                                f"AND valid_from = {params(seq, 'bigint')} AND kind = ANY({params(kinds, 'int[]')})"
+                                f"AND valid_from = {int(seq)} AND kind = ANY({params(kinds, 'int[]')})"
                                 f"{extra}")  # fmt: skip
         if code in scope.bulk_types and OUTCOME_CODES["NO_CHANGE"] in outcomes:
             live = params(seq, "bigint")
@@ -215,21 +217,6 @@ def _order(name: str) -> str:
     return '"sourcedId", line, outcome' if name == "explicit" else '"sourcedId"'
 
 
-async def _sparse(conn: Connection, data_type: DataType, scope: SyncScope, column: str) -> bool:
-    """Whether the sync's own versions matching the column are so few among the table's rows that finding them
-    through the BRIN index on valid_from (and sorting them) beats walking the primary key."""
-    hint = scope.hints.get(TYPE_CODES[data_type])
-    if hint is None:
-        return True
-    fields = {"TOTAL": ["total"], "DUPLICATES": ["merged", "excluded"]}.get(column, [column.lower()])
-    matching = sum(hint.get(f, 0) for f in fields)
-    rows = await conn.fetchval("SELECT reltuples FROM pg_class WHERE oid = $1::regclass", TABLES[data_type])
-    return matching * _SPARSE_RATIO < float(rows or 0)
-
-
-_SPARSE_RATIO = 1000  # walking the key scans about `rows / matching` index entries per record found
-
-
 async def _page_of_type(
     conn: Connection,
     data_type: DataType,
@@ -244,8 +231,8 @@ async def _page_of_type(
     - with a bulk file's carried NO_CHANGE part (dense: every live entity), the other parts are bounded by the last
       key of the carried page (read first, in the same statement), so a sparse part never walks the key range beyond
       the page; when the carried part ends within the page, by the last key the part can have (an index's end);
-    - a sparse written part with nothing dense beside it is read through the BRIN index on valid_from (its rows
-      were written together) and sorted, instead of walking the whole primary key to find a few.
+    - the written part of a sync after the one that created the partition walks the partition's index of its later
+      versions (valid_from, sourcedId), which holds just that sync's versions at that valid_from, in key order.
     """
     params = Params()
     parts = _parts(data_type, selection, scope, params)
@@ -267,9 +254,6 @@ async def _page_of_type(
             last = _last_key(name, data_type, selection, params)
             where += f' AND "sourcedId" <= coalesce((SELECT last FROM _bound), ({last}))'
         select = _part_select(name, where, data_type, after, params)
-        if name == "written" and "carried" not in parts and await _sparse(conn, data_type, scope, selection.column):
-            ctes.append(f"_written AS MATERIALIZED ({select})")
-            select = "SELECT * FROM _written"
         selects.append(f"({select} ORDER BY {_order(name)} LIMIT {wanted})")
     with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
     union = " UNION ALL ".join(selects)

@@ -1,5 +1,5 @@
-"""Where a sync's records live (see db/outcomes.py): whether it applied versions, and at which sequence number, which
-of its files were bulk files, and its sync-wide counts, a hint for how to walk each part.
+"""Where a sync's records live (see db/outcomes.py): whether it applied versions, and at which sequence number, and
+which of its files were bulk files.
 
 Read with the sync's row where one is read anyway (SCOPE_COLUMNS in a statement over `syncs s`), else on its own.
 """
@@ -19,26 +19,21 @@ class SyncScope:
 
     applied_seq: int | None  # None: the sync applied nothing, every outcome is explicit
     bulk_types: frozenset[int]
-    # Sync-wide summary numbers per type code: only a hint for choosing how to walk a part, never a count.
-    hints: dict[int, dict[str, int]]
 
 
-_HINTS = ("total", "no_change", "new", "updated", "deleted", "skipped", "merged", "excluded", "invalid")
-# The scope's columns in a statement over `syncs s`: applied_seq and the sync-wide summary rows as a jsonb array.
+# The scope's columns in a statement over `syncs s`: applied_seq and the type codes of its bulk files, from the
+# sync-wide summary rows.
 SCOPE_COLUMNS = (
-    "s.applied_seq AS scope_applied_seq, (SELECT coalesce(jsonb_agg(jsonb_build_array(ss.data_type, ss.file_mode, "
-    + ", ".join(f"ss.{name}" for name in _HINTS)
-    + ")), '[]') FROM sync_summaries ss WHERE ss.tenant_id = s.tenant_id AND ss.sync_id = s.id "
-    "AND ss.school_id = '') AS scope_summaries"
+    "s.applied_seq AS scope_applied_seq, (SELECT coalesce(jsonb_agg(ss.data_type), '[]') FROM sync_summaries ss "
+    "WHERE ss.tenant_id = s.tenant_id AND ss.sync_id = s.id AND ss.school_id = '' AND ss.file_mode = 'bulk') "
+    "AS scope_bulk_types"
 )
 
 
 def scope_of(record: Any) -> SyncScope:
     """The scope from the SCOPE_COLUMNS of a record."""
-    summaries = jsonb_value(record["scope_summaries"])
-    bulk = frozenset(int(row[0]) for row in summaries if row[1] == "bulk")
-    hints = {int(row[0]): dict(zip(_HINTS, map(int, row[2:]), strict=True)) for row in summaries}
-    return SyncScope(record["scope_applied_seq"], bulk, hints)
+    bulk = frozenset(int(code) for code in jsonb_value(record["scope_bulk_types"]))
+    return SyncScope(record["scope_applied_seq"], bulk)
 
 
 async def read_scope(conn: Connection, tenant_id: int, sync_id: int) -> SyncScope | None:

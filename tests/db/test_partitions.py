@@ -1,6 +1,6 @@
 """Per-tenant partitions of the version tables: created by a tenant's first versions, loaded before they are
-attached, rolled back with the transaction that made them, scoped by tenant wherever rows are found by ctid, and
-filled from the unpartitioned tables by migration 0006."""
+attached, rolled back with the transaction that made them, scoped by tenant wherever rows are found by ctid, filled
+from the unpartitioned tables by migration 0006, and given their index of later versions by migration 0009."""
 
 from __future__ import annotations
 
@@ -49,12 +49,15 @@ async def test_first_versions_create_the_tenants_partition_with_the_parents_inde
         indexes = sorted(r["indexdef"].split(" USING ")[1] for r in await conn.fetch(
             "SELECT indexdef FROM pg_indexes WHERE tablename = $1", name))  # fmt: skip
         assert indexes == sorted(['btree (tenant_id, "sourcedId", valid_from)', 'btree (tenant_id, "sourcedId") '
-                                  "WHERE invalid", "brin (valid_from) WITH (autosummarize='on')"])  # fmt: skip
-        # each one the partition's index of one of the parent's (none made twice at the attach)
+                                  "WHERE invalid", 'btree (valid_from, "sourcedId") '
+                                  "WHERE (valid_from > 1)"])  # fmt: skip
+        # the parent's indexes each the partition's index of one of them (none made twice at the attach); the index
+        # of later versions the partition's own
         parents = await conn.fetch(
-            """SELECT inhparent::regclass::text FROM pg_inherits JOIN pg_index ON indexrelid = inhrelid
-               WHERE indrelid = $1::regclass""", name)  # fmt: skip
-        assert sorted(p[0] for p in parents) == sorted(f"{TABLES[ORGS]}_{s}" for s in ("pkey", "by_sync", "invalid"))
+            """SELECT indexrelid::regclass::text, inhparent::regclass::text FROM pg_index
+               LEFT JOIN pg_inherits ON inhrelid = indexrelid WHERE indrelid = $1::regclass""", name)  # fmt: skip
+        assert sorted((p[1] or p[0]) for p in parents) == sorted([f"{TABLES[ORGS]}_pkey", f"{TABLES[ORGS]}_invalid",
+                                                                  f"{name}_by_sync"])  # fmt: skip
         keys = await current_keys(conn, tenant.id, ORGS)
         assert sorted(keys["sourcedId"].to_list()) == ["a", "b", "c", "d"]
         with pytest.raises(asyncpg.CheckViolationError):  # the partition holds its tenant's rows only
@@ -162,3 +165,43 @@ async def test_migration_0006_moves_every_tenants_versions_into_its_partition(da
     with pytest.raises(asyncpg.UniqueViolationError):
         await database.execute(f"INSERT INTO orgs_versions {columns} VALUES ($1, 'a', 1, NULL, 1, 0, 0, 'x', NULL)",
                                tenants[1])  # fmt: skip
+
+
+async def test_migration_0009_gives_each_partition_its_index_of_later_versions(database: asyncpg.Connection) -> None:
+    await migrate(database, [m for m in load_migrations() if m.version < 9])
+    tenant = await database.fetchval("INSERT INTO tenants (name) VALUES ('a') RETURNING id")
+    columns = '(tenant_id, "sourcedId", valid_from, valid_to, kind, content_hash, row_hash, "name")'
+    await database.execute(f"CREATE TABLE orgs_versions_t{tenant} PARTITION OF orgs_versions FOR VALUES IN ({tenant})")
+    await database.execute(f"INSERT INTO orgs_versions {columns} VALUES ($1, 'b', 4, 6, 1, 1, 1, 'B'), "
+                           "($1, 'b', 6, NULL, 2, 2, 2, 'B2'), ($1, 'a', 4, NULL, 1, 3, 3, 'A')", tenant)  # fmt: skip
+
+    await migrate(database)
+
+    assert await database.fetchval("SELECT to_regclass('orgs_versions_by_sync')") is None
+    index = f"orgs_versions_t{tenant}_by_sync"
+    assert await database.fetchval("SELECT pg_get_indexdef($1::regclass)", index) == (
+        f'CREATE INDEX {index} ON public.orgs_versions_t{tenant} USING btree (valid_from, "sourcedId") '
+        "WHERE (valid_from > 4)")  # fmt: skip
+    await database.execute("ANALYZE orgs_versions")
+    assert await database.fetchval("SELECT reltuples FROM pg_class WHERE relname = $1", index) == 1
+
+
+async def test_the_versions_of_later_syncs_are_found_by_the_partitions_index_in_key_order(pool: asyncpg.Pool) -> None:
+    tenant = await make_tenant(pool)
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await copy_versions(conn, tenant.id, ORGS, org_versions(tenant.id, [f"k{i:04}" for i in range(2000)]))
+        for seq, keys in ((2, ["k0500", "k0007", "k1999"]), (3, ["k0003", "k0500"])):
+            async with conn.transaction():
+                await copy_versions(conn, tenant.id, ORGS, org_versions(tenant.id, keys, valid_from=seq))
+        await conn.execute(f"ANALYZE {TABLES[ORGS]}")
+        index = f"{partition_name(TABLES[ORGS], tenant.id)}_by_sync"
+        held = await conn.fetchval("SELECT reltuples FROM pg_class WHERE relname = $1", index)
+        assert held == 5  # (counted by ANALYZE) the first load's 2,000 versions are not in it
+        for seq, expected in ((2, ["k0007", "k0500", "k1999"]), (3, ["k0003", "k0500"])):
+            query = (f'SELECT "sourcedId" FROM {TABLES[ORGS]} WHERE tenant_id = $1 AND valid_from = {seq} '
+                     'AND "sourcedId" > $2 ORDER BY "sourcedId" LIMIT 100')  # fmt: skip
+            plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {query}", tenant.id, ""))
+            assert f"Index Scan using {index}" in plan and "Sort" not in plan
+            assert [r[0] for r in await conn.fetch(query, tenant.id, "")] == expected
+            assert [r[0] for r in await conn.fetch(query, tenant.id, expected[0])] == expected[1:]
