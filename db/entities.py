@@ -250,7 +250,8 @@ async def copy_versions(
     table = TABLES[data_type]
     if frame.height and not await has_partition(conn, table, tenant_id):
         first_seq = int(frame["valid_from"].min())  # type: ignore[arg-type]
-        await copy_frame(conn, await create_detached(conn, table, tenant_id, first_seq), frame, order, on_rows)
+        partition = await create_detached(conn, table, tenant_id, first_seq, frame.height)
+        await copy_frame(conn, partition, frame, order, on_rows)
         if loaded is not None:
             loaded()  # (work for the worker while PostgreSQL builds the partition's indexes)
         await attach(conn, table, tenant_id)

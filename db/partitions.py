@@ -12,12 +12,14 @@ load a predicate per row, building them at the attach another scan of the whole 
 against 0.06 s). And the attach sorts the primary key in memory (`ATTACH_SORT_MEMORY`): with the default 64 MB of
 `maintenance_work_mem` a million keys spill to temporary files (0.30 s against 0.36 s to build it).
 
-A partition also has an index of its own, attached to none of the parent's (migration 0009): its later versions by
-sync, `(valid_from, "sourcedId") WHERE valid_from > <the sync that created it>`. It finds the versions a later sync
-wrote (a day's few thousand among a million) in key order, as the drill-downs page them, and holds nothing of the
-first load, so it is made before the load at the cost of a predicate per row. (A BRIN index on valid_from did this
-job before: building it at the attach took another scan of the table, 0.15 s of a million-enrollment first import.)
-Queries must name the sync by its value, not a parameter, for the planner to prove the predicate.
+A partition also has an index of its own, attached to none of the parent's (migration 0009): its versions by sync,
+`(valid_from, "sourcedId")`, where a large first load leaves its own out (`WHERE valid_from > <the sync that created
+it>`). It finds the versions a later sync wrote (a day's few thousand among a million) in key order, as the
+drill-downs page them; made before the load, it costs a large first load a predicate per row instead of another scan
+of the table at the attach (a BRIN index on valid_from did this job before: 0.15 s of a million-enrollment first
+import), and that load's own versions, most of the partition, are read along the primary key. A small first load is
+indexed with the rest: a tenant's trial import of a few rows, followed by the real one, keeps its rows easy to find.
+Queries name the sync by its value, not a parameter, so the planner can prove the predicate.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from db.pool import Connection
 from db.sql import ident
 
 FILLFACTOR = 90  # as migration 0004 set: closing a version rewrites it in its own page (a HOT update)
+LARGE_FIRST_LOAD = 10_000  # rows: from here a first load is left out of the partition's index of versions by sync
 ATTACH_SORT_MEMORY = "512MB"  # maintenance_work_mem while attaching: an upper bound, a sort takes what it needs
 
 
@@ -39,8 +42,8 @@ async def has_partition(conn: Connection, table: str, tenant_id: int) -> bool:
     return found
 
 
-async def create_detached(conn: Connection, table: str, tenant_id: int, first_seq: int) -> str:
-    """Create the tenant's partition of `table` as a plain table, not yet attached, for the versions of the sync
+async def create_detached(conn: Connection, table: str, tenant_id: int, first_seq: int, rows: int) -> str:
+    """Create the tenant's partition of `table` as a plain table, not yet attached, for `rows` versions of the sync
     `first_seq` to be loaded into it; return its name.
 
     Its CHECK on tenant_id proves the partition constraint, so attaching does not scan what it was loaded with.
@@ -49,7 +52,7 @@ async def create_detached(conn: Connection, table: str, tenant_id: int, first_se
     statements = [
         f"CREATE TABLE {ident(name)} (LIKE {ident(table)} INCLUDING DEFAULTS, "
         f"CONSTRAINT {ident(name + '_tenant')} CHECK (tenant_id = {int(tenant_id)})) WITH (fillfactor = {FILLFACTOR})",
-        later_versions_index(name, first_seq),
+        versions_by_sync_index(name, first_seq if rows >= LARGE_FIRST_LOAD else None),
     ]
     for index, definition in await _partial_indexes(conn, table):
         # (the parent's definition on the partition; attaching then takes it as the partition's index of the parent's)
@@ -59,10 +62,11 @@ async def create_detached(conn: Connection, table: str, tenant_id: int, first_se
     return name
 
 
-def later_versions_index(partition: str, first_seq: int) -> str:
-    """The statement making a partition's index of its versions written after the sync `first_seq` (see above)."""
-    return (f'CREATE INDEX {ident(partition + "_by_sync")} ON {ident(partition)} (valid_from, "sourcedId") '
-            f"WHERE valid_from > {int(first_seq)}")  # fmt: skip
+def versions_by_sync_index(partition: str, after_seq: int | None) -> str:
+    """The statement making a partition's index of its versions by sync (see above), of those written after the
+    sync `after_seq` if given."""
+    where = "" if after_seq is None else f" WHERE valid_from > {int(after_seq)}"
+    return f'CREATE INDEX {ident(partition + "_by_sync")} ON {ident(partition)} (valid_from, "sourcedId"){where}'
 
 
 async def _partial_indexes(conn: Connection, table: str) -> list[tuple[str, str]]:
