@@ -181,17 +181,15 @@ async def _run(
         if status != "RUNNING":
             raise AlreadyFinished(status)
         held = await check_held(conn, tenant_id, sync_id) if approving else None
-        # The first part's files and the last file parse in two threads while PostgreSQL streams out the current
-        # data: the small files alone keep about one core busy. The last file's keys come later, while the first
-        # part is planned (from the worker's copy, when it has one).
+        # The files parse in a thread while PostgreSQL streams out the current data: two cores, both busy. The last
+        # file's keys come later, while the first part is planned (from the worker's copy, when it has one).
         parsing = Parsing(reader, step)
         step("parsing", 0, parsing.total)
         has_last = await has_current(conn, tenant_id, LAST)
         threads = Threads()
-        raw_last = has_last and _skips_unchanged(reader, options)
         reading = read_first(reader, options, parsing, threads)
-        reading_last = read_last(reader, options, parsing, threads, raw_last)
         needed = needed_types(reader.modes)
+        raw_last = has_last and _skips_unchanged(reader, options)
         first, last_keys = None, None
         try:
             try:
@@ -202,10 +200,10 @@ async def _run(
                     last_keys = asyncio.create_task(_load_last_keys(conn, tenant_id, raw_last, kept))
             finally:
                 package, rows = await reading
-            first = _First(package, rows, snapshot, reader, parsing, threads, last_keys, raw_last, kept, reading_last)
+            first = _First(package, rows, snapshot, reader, parsing, threads, last_keys, raw_last, kept)
             return await _diff_and_apply(conn, tenant_id, sync_id, first, options, progress, ignore_hold, held)
         finally:
-            for task in (last_keys, reading_last):
+            for task in (last_keys, None if first is None else first.reading_last):
                 if task is not None:
                     await wait_out(task)
             threads.close()
@@ -242,7 +240,7 @@ class _First:
     last_keys: asyncio.Task[pl.DataFrame] | None  # the last file's current keys, loading, if the package has the file
     raw_last: bool  # whether the last file's rows unchanged since their versions are told by their raw hash
     kept: KeptKeys | None  # the worker's copy of the last file's keys, if it keeps one
-    reading_last: asyncio.Task[Folded | RawFile]
+    reading_last: asyncio.Task[Folded | RawFile] | None = None
 
 
 def _skips_unchanged(reader: PackageReader, options: ImportOptions) -> bool:
@@ -265,7 +263,7 @@ async def _diff_and_apply(
 ) -> ImportResult:
     step = _thread_progress(progress, asyncio.get_running_loop())
     references = References(first.snapshot, options)
-    plans, schools = await _plan_first(first, references)  # the connection is free once it returns
+    plans, schools = await _plan_first(first, references, options)  # the connection is free once it returns
     base_seq = await db_imports.last_applied_seq(conn, tenant_id)
     # The first part is written while the last file is read and planned, in a savepoint: should the last file hold
     # the sync after all (a mass deletion), what the first part wrote is rolled back.
@@ -273,6 +271,7 @@ async def _diff_and_apply(
     early_seq = await db_imports.next_applied_seq(conn) if early else None
     versions_of = None if early_seq is None else functools.partial(prepare_versions, tenant_id=tenant_id,
                                                                     applied_seq=early_seq)  # fmt: skip
+    assert first.reading_last is not None, "started with the first part's planning"
     absent = AbsentKeys(asyncio.get_running_loop())
     last = asyncio.create_task(plan_last(first.reading_last, first.reader, options, references, schools, step,
                                          versions_of, first.threads, absent.hear))  # fmt: skip
@@ -330,9 +329,13 @@ async def _diff_and_apply(
     return ImportResult(sync_id, status, counts, summaries, hold)
 
 
-async def _plan_first(first: _First, references: References) -> tuple[list[TypePlan], SchoolMap]:
-    """Plan the first part (while the last file is still read) as PostgreSQL streams out the last file's current
-    keys; return once they are in."""
+async def _plan_first(
+    first: _First, references: References, options: ImportOptions
+) -> tuple[list[TypePlan], SchoolMap]:
+    """Start reading the last file, and plan the first part (after that read, when both share a thread: the last
+    file's rows and the first part's plans are then not both being made at once) while PostgreSQL streams out the
+    last file's current keys; return once they are in."""
+    first.reading_last = read_last(first.reader, options, first.parsing, first.threads, first.raw_last)
     planning = asyncio.create_task(first.threads.first(plan_files, first.package, first.rows, references, None))
     keys = None
     try:

@@ -1,10 +1,10 @@
 """The stages between an opened package and its written versions, and how they overlap.
 
-A package is read in two parts, each in a thread of its own (`Threads`): every file but the last one (enrollments: the
-largest, and referenced by no other file), and the last, read beside them (the small files alone keep about one core
-busy) and while the first part is planned (its current keys come from the worker's copy or stream out of PostgreSQL),
-and planned while the first part's versions are written: PostgreSQL's share of an import is mostly reading keys and
-writing versions, the engine's mostly parsing, and done in turn one of the two cores would wait for the other.
+A package is read in two parts, each in a thread of its own (`Threads`): every file but the last one (enrollments:
+the largest, and referenced by no other file), then the last, read while the first part is planned (and its current
+keys come from the worker's copy or stream out of PostgreSQL), and planned while the first part's versions are
+written: PostgreSQL's share of an import is mostly reading keys and writing versions, the engine's mostly parsing,
+and done in turn one of the two cores would wait for the other.
 
 When the tenant has the last file's records already and the file is bulk, the last file is only parsed at first;
 once the other files are planned, its rows unchanged since their versions are told by their raw hash
@@ -18,7 +18,6 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
-import threading
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -50,17 +49,14 @@ def _silent(phase: str, processed: int, total: int | None) -> None:
 
 
 class Parsing:
-    """Progress through the package's bytes, over the reads of its parts (in two threads at once: each report is
-    counted and sent under a lock, so they arrive in order)."""
+    """Progress through the package's bytes, over the reads of its parts."""
 
     def __init__(self, reader: PackageReader, step: ThreadProgress) -> None:
         self.total, self.done, self._step = reader.csv_bytes, 0, step
-        self._lock = threading.Lock()
 
     def on_file(self, size: int) -> None:
-        with self._lock:
-            self.done += size
-            self._step("parsing", self.done, self.total)
+        self.done += size
+        self._step("parsing", self.done, self.total)
 
 
 def first_types(reader: PackageReader) -> list[DataType]:
