@@ -111,17 +111,16 @@ def _parse_polars(source: bytes, width: int, expected: int, skip_rows: int) -> p
 
 def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable | None:
     """The common file, parsed straight from its bytes without splitting it into line texts first: no CR, no empty
-    line, no quote in the header or inside a value (only quotes around whole values), a header without empty trailing
-    names and every line a row as wide as the header. None when any of that does not hold: the general path then
-    reads the file (and names what is wrong with it)."""
+    line, no quote inside a name or a value (only quotes around whole ones: many exports quote every field), a header
+    without empty trailing names and every line a row as wide as the header. None when any of that does not hold: the
+    general path then reads the file (and names what is wrong with it)."""
     if b"\r" in data:
         return None
     end = data.find(b"\n")
-    first_line = data[: end if end >= 0 else len(data)]
-    header = tuple(first_line.decode("utf-8").split(","))
-    width = len(header)
-    if not header[-1].strip() or end < 0 or b'"' in first_line:
+    header = _simple_header(data[: end if end >= 0 else len(data)])
+    if header is None or not header[-1].strip() or end < 0:
         return None
+    width = len(header)
     try:
         cells = pl.read_csv(data, has_header=False, skip_rows=1, schema={cell_name(i): pl.String for i in range(width)},
                             empty_string_is_null=False, raise_if_empty=False)  # fmt: skip
@@ -150,6 +149,16 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
     blanks = data.find(b" ", end) >= 0 or data.find(b"\t", end) >= 0
     needs_trim = blanks and (_edge_blanks(memoryview(data)[end + 1 :]) if quotes else any(edged_columns(cells)))
     return CsvTable(file, header, cells.with_columns(lines), _problems([]), notes, needs_trim)
+
+
+def _simple_header(line: bytes) -> tuple[str, ...] | None:
+    """The names of a header line whose names are each quoted whole or not at all, with no quote inside and no
+    comma inside a quoted one (as the csv module reads them); None for any other line."""
+    names = line.decode("utf-8").split(",")
+    if b'"' not in line:
+        return tuple(names)
+    unquoted = [n[1:-1] if len(n) >= 2 and n[0] == n[-1] == '"' else n for n in names]
+    return None if any('"' in n for n in unquoted) else tuple(unquoted)
 
 
 _EDGE_BLANK = r'[ \t][,"]|[,"][ \t]|^[ \t]|[ \t]$'  # a blank next to a separator, a quote or a line's end

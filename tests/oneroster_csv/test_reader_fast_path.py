@@ -20,7 +20,8 @@ cell = st.one_of(plain, quoted, stray)
 @st.composite
 def files(draw: st.DrawFn) -> bytes:
     width = draw(st.integers(1, 4))
-    header = ",".join(draw(st.lists(st.sampled_from(["h1", "h2", " k", ""]), min_size=width, max_size=width)))
+    names = st.sampled_from(["h1", "h2", " k", "", '"h1"', '""', '"a,b"', '"x"y', '"q""q"', ' "s"'])
+    header = ",".join(draw(st.lists(names, min_size=width, max_size=width)))
     rows = draw(st.lists(st.one_of(
         st.lists(cell, min_size=width, max_size=width).map(",".join),  # as wide as the header
         st.text(alphabet=["a", ",", " ", "\n", '"'], max_size=5),  # anything: blank, short, long, empty lines
@@ -33,7 +34,7 @@ def files(draw: st.DrawFn) -> bytes:
 def quoting_files(draw: st.DrawFn) -> bytes:
     """Files whose rows are all as wide as the header, values quoted whole or not: mostly the fast path's."""
     width = draw(st.integers(1, 4))
-    header = ",".join(f"h{i}" for i in range(width))
+    header = ",".join(f'"h{i}"' if draw(st.booleans()) else f"h{i}" for i in range(width))
     whole = st.lists(st.sampled_from(["a", ",", " ", "\t", "é"]), max_size=4).map(lambda parts: f'"{"".join(parts)}"')
     row = st.lists(st.one_of(plain, whole), min_size=width, max_size=width).map(",".join)
     rows = draw(st.lists(row, min_size=1, max_size=5))
@@ -78,9 +79,15 @@ def test_a_plain_file_takes_the_fast_path() -> None:
     assert reader._read_simple(b"a,b\n1,2\n3,\n", "t.csv", ()) is not None
 
 
+def test_a_file_quoting_every_field_header_included_takes_the_fast_path() -> None:
+    table = reader._read_simple(b'"a","b"\n"1",""\n', "t.csv", ())
+    assert table is not None and table.header == ("a", "b") and table.cells.rows()[0][:2] == ("1", "")
+    assert reader._read_simple(b'"a,b",c\n1,2\n', "t.csv", ()) is None  # (a comma inside a quoted name)
+
+
 def test_a_file_quoting_whole_values_takes_the_fast_path_and_others_do_not() -> None:
     table = reader._read_simple(b'a,b\n"x,y",2\n"",3\n', "t.csv", ())
     assert table is not None and table.cells.rows() == [("x,y", "2", 2), ("", "3", 3)] and not table.needs_trim
-    for data in (b'a,b\n"x""y",2\n', b'a,b\n"x\ny",2\n', b'a,b\nx"y,2\n', b'"a",b\n1,2\n', b'a,b\n"x, ",2\n'):
+    for data in (b'a,b\n"x""y",2\n', b'a,b\n"x\ny",2\n', b'a,b\nx"y,2\n', b'"a"b,c\n1,2\n', b'a,b\n"x, ",2\n'):
         table = reader._read_simple(data, "t.csv", ())
         assert table is None or table.needs_trim, data
