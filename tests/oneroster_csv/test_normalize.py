@@ -149,3 +149,22 @@ def test_list_normalisation_is_idempotent(values: list[str]) -> None:
 @given(st.lists(st.sampled_from(["true", "TRUE", "False", "x", ""]), min_size=1, max_size=8))
 def test_boolean_normalisation_is_idempotent(values: list[str]) -> None:
     _idempotent(nz.boolean, values)
+
+
+def _fields(norm: nz.Norm) -> tuple[list[object], ...]:
+    ambiguous = None if norm.ambiguous is None else norm.ambiguous.to_list()
+    return norm.value.to_list(), norm.changed.to_list(), norm.invalid.to_list(), [ambiguous]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.none(), _DATES, _DATETIMES), min_size=1, max_size=4), st.lists(st.integers(0, 3), max_size=30),
+       st.booleans())  # fmt: skip
+def test_dates_and_times_worked_out_on_their_distinct_values_are_those_of_every_row(
+    pool: list[str | None], picks: list[int], strict: bool
+) -> None:
+    """A column of few distinct values (an export's one timestamp) is normalised on those (`on_distinct`): the
+    result is the row-by-row one, column-wide decisions (day or month first) and flags included."""
+    column = s(*(pool[i % len(pool)] for i in picks))
+    for normalise in (nz._date, nz._datetime):
+        spread = nz.on_distinct(column, lambda values: normalise(values, strict))  # noqa: B023
+        assert _fields(spread) == _fields(normalise(column, strict))
