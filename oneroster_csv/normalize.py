@@ -117,6 +117,10 @@ def enum(t: pl.Series, tokens: tuple[str, ...], allow_ext: bool, strict: bool) -
         exact = exact | t.str.starts_with("ext:").fill_null(False)
     if bool(exact.all()):
         return Norm(t, _false(len(t)), _false(len(t)))
+    return on_distinct(t, lambda values: _enum(values, tokens, allow_ext, strict))
+
+
+def _enum(t: pl.Series, tokens: tuple[str, ...], allow_ext: bool, strict: bool) -> Norm:
     mapping = {tok.lower(): tok for tok in tokens}
     lower = t.str.to_lowercase()
     mapped = lower.replace_strict(mapping, default=None, return_dtype=pl.String)
@@ -153,9 +157,10 @@ def _slash_order(a: pl.Series, b: pl.Series) -> tuple[pl.Series, pl.Series, pl.S
 
 
 def on_distinct(t: pl.Series, normalise: Callable[[pl.Series], Norm]) -> Norm:
-    """`normalise(t)`, worked out on the distinct values of `t` and spread over its rows: an export's dates and times
-    repeat (one timestamp on every row is common) and their lenient parsing costs about a microsecond a value. For
-    normalisers whose column-wide decisions (`_slash_order`) are the same over the distinct values."""
+    """`normalise(t)`, worked out on the distinct values of `t` and spread over its rows: an export's dates, times and
+    enumerations repeat (one timestamp on every row is common, a role in another case on every row too) and their
+    lenient parsing costs up to a microsecond a value. For normalisers whose column-wide decisions (`_slash_order`)
+    are the same over the distinct values."""
     distinct = t.unique()
     if distinct.len() * 2 > t.len():  # (mostly distinct: spreading would cost more than it saves)
         return normalise(t)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -157,14 +159,19 @@ def _fields(norm: nz.Norm) -> tuple[list[object], ...]:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(st.none(), _DATES, _DATETIMES), min_size=1, max_size=4), st.lists(st.integers(0, 3), max_size=30),
-       st.booleans())  # fmt: skip
-def test_dates_and_times_worked_out_on_their_distinct_values_are_those_of_every_row(
+@given(st.lists(st.one_of(st.none(), _DATES, _DATETIMES), min_size=1, max_size=4),
+       st.lists(st.integers(0, 5), max_size=30), st.booleans())  # fmt: skip
+def test_values_worked_out_on_their_distinct_values_are_those_of_every_row(
     pool: list[str | None], picks: list[int], strict: bool
 ) -> None:
-    """A column of few distinct values (an export's one timestamp) is normalised on those (`on_distinct`): the
-    result is the row-by-row one, column-wide decisions (day or month first) and flags included."""
-    column = s(*(pool[i % len(pool)] for i in picks))
-    for normalise in (nz._date, nz._datetime):
-        spread = nz.on_distinct(column, lambda values: normalise(values, strict))  # noqa: B023
-        assert _fields(spread) == _fields(normalise(column, strict))
+    """A column of few distinct values (an export's one timestamp, a role in another case) is normalised on those
+    (`on_distinct`): the result is the row-by-row one, column-wide decisions (day or month first) and flags included."""
+    dates = s(*(pool[i % len(pool)] for i in picks))
+    roles = s(*(("Student", "TEACHER", "ext:Aide", "ext:", "x", None)[i % 6] for i in picks))
+    normalisers: list[tuple[Callable[[pl.Series], nz.Norm], pl.Series]] = [
+        (lambda v: nz._date(v, strict), dates),
+        (lambda v: nz._datetime(v, strict), dates),
+        *((lambda v, ext=ext: nz._enum(v, ("student", "teacher"), ext, strict), roles) for ext in (False, True)),
+    ]
+    for normalise, column in normalisers:
+        assert _fields(nz.on_distinct(column, normalise)) == _fields(normalise(column))
