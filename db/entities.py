@@ -75,7 +75,7 @@ def schools_sql(data_type: DataType, alias: str | None = None) -> str:
 
 
 def version_columns(data_type: DataType) -> list[str]:
-    return [*VERSION_HEAD, *attribute_columns(data_type)[1:], "metadata", "raw_hash"]
+    return [*VERSION_HEAD, *attribute_columns(data_type)[1:], "metadata", "raw_hash", "info"]
 
 
 _PARSE_BYTES = 8 * 2**20
@@ -147,23 +147,27 @@ def _unescaped(values: pl.Series) -> pl.Series:
 # A live record's raw hash, where its schools are just its own school (NULL, db.entities.OWN_SCHOOL): a row with
 # that hash counts in exactly that school again as long as the school is still its own school (the engine checks).
 RAW_KINDS = (int(VersionKind.NEW), int(VersionKind.UPDATED), int(VersionKind.NO_CHANGE))  # kinds of a record read
-UNCHANGED_RAW = f"CASE WHEN kind IN {RAW_KINDS} AND schools IS NULL THEN raw_hash END"
+_UNCHANGED = f"kind IN {RAW_KINDS} AND schools IS NULL"
+UNCHANGED_RAW = f"CASE WHEN {_UNCHANGED} THEN raw_hash END"
+# With it, the INFO findings of the row (migration 0010), which a row taken as unchanged counts in the notes with.
+UNCHANGED_INFO = f"CASE WHEN {_UNCHANGED} THEN info END"
 
 
-# The columns of `current_keys`, as read.
+# The columns of `current_keys`, as read (with `raw`: RAW_KEY_SCHEMA).
 KEY_SCHEMA: dict[str, pl.DataType] = {"sourcedId": pl.String(), "content_hash": pl.Int64(), "row_hash": pl.Int64(),
                                       "kind": pl.Int16()}  # fmt: skip
+RAW_KEY_SCHEMA: dict[str, pl.DataType] = {**KEY_SCHEMA, "raw_hash": pl.Int64(), "info": pl.Categorical()}
 
 
 async def current_keys(conn: Connection, tenant_id: int, data_type: DataType, *, raw: bool = False) -> pl.DataFrame:
     """The current version of every entity of the type, deleted ones included: sourcedId, hashes, kind; and with
     `raw`, the raw hash of the row a record was read from where a row with that hash is unchanged in every way a
-    sync counts (see `UNCHANGED_RAW`), else null."""
+    sync counts (see `UNCHANGED_RAW`), else null, and that row's INFO findings (`UNCHANGED_INFO`)."""
     table = TABLES[data_type]
-    raw_hash = f", {UNCHANGED_RAW}" if raw else ""
+    raw_hash = f", {UNCHANGED_RAW}, {UNCHANGED_INFO}" if raw else ""
     sql = (f'SELECT "sourcedId", content_hash, row_hash, kind{raw_hash} FROM {table} '
            f"WHERE tenant_id = {int(tenant_id)} AND valid_to IS NULL")  # fmt: skip
-    return await _copy_out(conn, sql, {**KEY_SCHEMA, "raw_hash": pl.Int64()} if raw else KEY_SCHEMA)
+    return await _copy_out(conn, sql, RAW_KEY_SCHEMA if raw else KEY_SCHEMA)
 
 
 async def current_keys_and_values(
@@ -365,15 +369,21 @@ async def supersede(
 
 
 async def renew_raw_hashes(
-    conn: Connection, tenant_id: int, data_type: DataType, keys: Sequence[str], raw_hashes: Sequence[int]
+    conn: Connection,
+    tenant_id: int,
+    data_type: DataType,
+    keys: Sequence[str],
+    raw_hashes: Sequence[int],
+    infos: Sequence[str | None],
 ) -> None:
-    """Give the current versions of `keys` these raw hashes: the rows they were read from again, which validated to
-    them unchanged (a version written before raw hashes, or under older rules, has none or another)."""
+    """Give the current versions of `keys` these raw hashes and INFO findings: the rows they were read from again,
+    which validated to them unchanged (a version written before raw hashes, or under older rules, has none or
+    another)."""
     await conn.execute(
-        f'''UPDATE {TABLES[data_type]} v SET raw_hash = k.raw_hash
-            FROM unnest($2::text[], $3::bigint[]) AS k ("sourcedId", raw_hash)
+        f'''UPDATE {TABLES[data_type]} v SET raw_hash = k.raw_hash, info = k.info
+            FROM unnest($2::text[], $3::bigint[], $4::text[]) AS k ("sourcedId", raw_hash, info)
             WHERE v.tenant_id = $1 AND v."sourcedId" = k."sourcedId" AND v.valid_to IS NULL''',
-        tenant_id, list(keys), list(raw_hashes),
+        tenant_id, list(keys), list(raw_hashes), list(infos),
     )  # fmt: skip
 
 

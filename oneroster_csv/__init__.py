@@ -12,11 +12,12 @@ from .model import DataType, FileMode, Finding, PackageError, Severity
 from .package import PackageLimits, open_package
 from .raw_hash import RAW_HASH
 from .spec import SUPPORTED_TYPES, ColumnSpec, FileSpec, Kind, Req, file_spec
-from .validate import FINDING_SCHEMA, HARD_FLAG, SOFT_FLAG, STRUCTURAL, apply_overrides
+from .validate import FINDING_SCHEMA, HARD_FLAG, INFO_KEYS, SOFT_FLAG, STRUCTURAL, apply_overrides
 
 __all__ = [
     "FINDING_SCHEMA",
     "HARD_FLAG",
+    "INFO_KEYS",
     "RAW_HASH",
     "SOFT_FLAG",
     "STRUCTURAL",

@@ -16,7 +16,7 @@ from .package import MANIFEST, PackageLimits, open_package
 from .raw_hash import RAW_HASH, raw_hashes
 from .reader import LINE, CsvTable, cell_name, read_csv_bytes
 from .spec import KNOWN_FILES, FileSpec
-from .validate import HARD_FLAG, validate
+from .validate import HARD_FLAG, Validated, first_info_lines, info_key, merge_info_notes, validate
 
 __all__ = ["FileTable", "Package", "PackageReader", "RawFile", "read_package", "read_raw"]
 
@@ -109,20 +109,35 @@ class RawFile:
         """Let the cells go (what a caller took from them stays): a million rows' worth of memory."""
         self.table = dataclasses.replace(self.table, cells=self.table.cells.clear())
 
-    def validated(self, rows: pl.Series | None = None) -> FileTable:
-        """The file normalised and validated, or only the rows where the mask `rows` is true (those of the other
-        rows' findings and notes are then left out)."""
+    def validated(self, rows: pl.Series | None = None, taken: pl.DataFrame | None = None) -> FileTable:
+        """The file normalised and validated, or only the rows where the mask `rows` is true: the other rows'
+        findings are then left out, and their notes too unless `taken` gives their lines and `INFO_KEYS` (rows taken
+        as unchanged since a version that kept these: counted in the notes as if validated)."""
+        checked = self._checked(rows)
+        info = checked.notes
+        if taken is not None and taken.height:
+            info = self._with_taken(info, taken)
+        notes = (*self.table.notes, *self.header.notes, *info)
+        return FileTable(self.data_type, self.mode, self.header.layout, self.header.spec, self.file_name,
+                         checked.frame, checked.findings, notes, self.header.missing)  # fmt: skip
+
+    def _with_taken(self, notes: list[Finding], taken: pl.DataFrame) -> list[Finding]:
+        """`notes` with the rows `taken` counted in; the first row taken of a note that starts with one is validated
+        (alone with the others such: a few rows), for the note's example."""
+        counted = first_info_lines(taken)
+        validated_first = {info_key(n): n.line for n in notes if n.line is not None}
+        needed = [first for key, (_, first) in counted.items() if validated_first.get(key, first + 1) > first]
+        examples = self._checked(self.table.cells[LINE].is_in(needed)).notes if needed else []
+        return merge_info_notes(notes, counted, examples)
+
+    def _checked(self, rows: pl.Series | None) -> Validated:
         cells = self.table.cells if rows is None else self.table.cells.filter(rows)
         if self.blank:  # put back, in their places
             names = [cell_name(i) for i in range(len(self.table.header))]
             cells = cells.with_columns(pl.lit("", pl.String).alias(c) for c in self.blank)
             cells = cells.select(*names, LINE, RAW_HASH)
         table = dataclasses.replace(self.table, cells=cells)
-        checked = validate(table, self.header, self.mode, self.version, strict=self.strict,
-                           severities=self.severities)  # fmt: skip
-        notes = (*self.table.notes, *self.header.notes, *checked.notes)
-        return FileTable(self.data_type, self.mode, self.header.layout, self.header.spec, self.file_name,
-                         checked.frame, checked.findings, notes, self.header.missing)  # fmt: skip
+        return validate(table, self.header, self.mode, self.version, strict=self.strict, severities=self.severities)
 
 
 def read_raw(

@@ -156,6 +156,12 @@ def _slash_order(a: pl.Series, b: pl.Series) -> tuple[pl.Series, pl.Series, pl.S
     return month, day, (ambiguous if not month_first_proven else _false(len(a)))
 
 
+def read_by_column(t: pl.Series) -> pl.Series:
+    """Whether each date or time value is written with its day and month as two small numbers (05/06/2024): which
+    is which is decided over the whole column (`_slash_order`), so what the value reads as depends on other rows."""
+    return t.str.contains(_DMY).fill_null(False)
+
+
 def on_distinct(t: pl.Series, normalise: Callable[[pl.Series], Norm]) -> Norm:
     """`normalise(t)`, worked out on the distinct values of `t` and spread over its rows: an export's dates, times and
     enumerations repeat (one timestamp on every row is common, a role in another case on every row too) and their

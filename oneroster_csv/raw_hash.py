@@ -1,8 +1,10 @@
 """Raw hashes: a 64-bit hash of each CSV row's cells exactly as read, so a row read again can be known unchanged.
 
 Seeded with everything else a row's validation depends on (the header, the mode, the settings, the rules' version):
-two rows with equal hashes validate to the same values and findings. A validated row keeps its hash only where it
-was read exactly as written (`plain_hashes`), which is what lets a caller that stored it skip validating it again.
+two rows with equal hashes validate to the same values and findings, except for a date whose day and month order
+its column decides (`normalize.read_by_column`). A validated row keeps its hash only where it was read exactly as
+written (`plain_hashes`), has no finding but INFO ones and no such date (`validate`), which is what lets a caller that
+stored it skip validating it again (counting its INFO findings by the keys stored with it, `validate.INFO_KEYS`).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ Decisions where the spec is silent:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -49,6 +49,11 @@ FINDING_SCHEMA = {
     "sourced_id": pl.String,
 }
 HARD_FLAG, SOFT_FLAG = "_hard", "_soft"
+# Each row's INFO findings as sorted `code:column` keys joined by "|" (null: none). A row whose findings are all INFO
+# keeps its raw hash (unless a date of it is read by its column, `nz.read_by_column`): a later read of the same row,
+# taken as unchanged without being validated, still counts in the file's notes by these keys, kept with its version
+# (`merge_info_notes`).
+INFO_KEYS = "_info"
 
 
 _NORMALISERS = {
@@ -122,15 +127,96 @@ def apply_overrides(findings: pl.DataFrame, severities: Mapping[str, str]) -> pl
     return findings.with_columns(severity=new).filter(pl.col("severity") != "OFF")
 
 
+def _noted(findings: pl.DataFrame, base: pl.DataFrame, columns: tuple[ColumnSpec, ...], clean: dict[str, bool]
+           ) -> pl.Series:  # fmt: skip
+    """The lines whose rows keep no raw hash: those with a finding above INFO, and those with a date or time read by
+    its column (what such a row validates to depends on other rows; a column all canonical has none)."""
+    dates = [c.name for c in columns if c.kind in (Kind.DATE, Kind.DATETIME) and not clean.get(c.name)]
+    by_column = base.filter(pl.any_horizontal(nz.read_by_column(base[name]) for name in dates)) if dates else None
+    lines = findings.filter(pl.col("severity") != INFO)["line"]
+    if by_column is not None and by_column.height:
+        lines = pl.concat([lines, by_column[LINE].cast(lines.dtype)])
+    return lines.unique()
+
+
+def _info_keys(findings: pl.DataFrame) -> pl.DataFrame:
+    """`INFO_KEYS` of each line with INFO findings, as categories. Worked out on integers: each (code, column) a
+    bit, each line the sum of its bits; only the few distinct sums become key strings (a file with dateLastModified
+    has two INFO findings on every row: two million findings, whose keys as strings took some 300 MB)."""
+    info = findings.filter(pl.col("severity") == INFO)
+    pairs = info.select("code", "column").unique().sort("code", "column", nulls_last=True)
+    if pairs.height > 62:  # (never: a handful of INFO codes, each in a few columns)
+        raise ValueError(f"{pairs.height} kinds of INFO findings in one file")
+    bits = pairs.with_columns(pl.Series("_bit", [1 << i for i in range(pairs.height)], dtype=pl.Int64))
+    sums = (info.select("line", "code", "column").join(bits, on=["code", "column"], how="inner", nulls_equal=True)
+            .group_by("line").agg(pl.col("_bit").sum()))  # fmt: skip
+    keys = [f"{code}:{column or ''}" for code, column in pairs.iter_rows()]
+    distinct = sums["_bit"].unique().to_list()
+    names = ["|".join(key for i, key in enumerate(keys) if mask >> i & 1) for mask in distinct]
+    return sums.select(
+        pl.col("line").cast(pl.Int64).alias(LINE),
+        pl.col("_bit").replace_strict(distinct, names, return_dtype=pl.String).cast(pl.Categorical).alias(INFO_KEYS),
+    )
+
+
+def _by_line(lines: pl.Series, info_keys: pl.DataFrame) -> pl.Series:
+    """`INFO_KEYS` of each of `lines` (null where none): only the lines are joined, not the rows' other columns; as
+    categories, a few distinct strings however many rows (dateLastModified in a bulk file: every row)."""
+    if info_keys.height == 0:
+        return nz.repeated(None, lines.len(), pl.Categorical()).alias(INFO_KEYS)
+    return lines.to_frame().join(info_keys, on=LINE, how="left", maintain_order="left")[INFO_KEYS]
+
+
+def first_info_lines(taken: pl.DataFrame) -> dict[str, tuple[int, int]]:
+    """`INFO_KEYS` key -> (rows, first line) over `taken` (lines and INFO_KEYS of rows not validated)."""
+    counted = (taken.filter(pl.col(INFO_KEYS).is_not_null())
+               .select(LINE, pl.col(INFO_KEYS).cast(pl.String).str.split("|")).explode(INFO_KEYS)
+               .group_by(INFO_KEYS).agg(pl.len().alias("n"), pl.col(LINE).min().alias("first")))  # fmt: skip
+    return {key: (int(n), int(first)) for key, n, first in counted.iter_rows()}
+
+
+def info_key(note: Finding) -> str:
+    return f"{note.code}:{note.column or ''}"
+
+
+def merge_info_notes(
+    notes: Sequence[Finding], taken: dict[str, tuple[int, int]], examples: Sequence[Finding]
+) -> list[Finding]:
+    """The INFO `notes` of the rows validated, with those of rows taken as unchanged counted in (`taken`:
+    `first_info_lines` of theirs), as if every row had been validated. `examples`: the notes of the first row taken of
+    each key, validated alone, for a note whose first line is one of theirs."""
+    left = dict(taken)
+    example_of = {info_key(n): n for n in examples}
+    merged: list[Finding] = []
+    for note in notes:
+        key = info_key(note)
+        if key not in left:
+            merged.append(note)
+            continue
+        n, first = left.pop(key)
+        shown = note if note.line is not None and note.line < first else example_of[key]
+        merged.append(_counted(shown, note.count + n, min(first, note.line if note.line is not None else first)))
+    merged += [_counted(example_of[key], n, first) for key, (n, first) in left.items()]
+    return sorted(merged, key=lambda note: (note.code, note.column is None, note.column or ""))
+
+
+def _counted(example: Finding, count: int, first: int) -> Finding:
+    """An aggregated INFO note (as `aggregate_info` words it) for `count` rows, its example `example`'s."""
+    text = example.message.split(": ", 1)[1]
+    return Finding(example.code, Severity.INFO, example.file, first, example.column,
+                   f"{count} row(s), first at line {first}: {text}", example.sourced_id, count)  # fmt: skip
+
+
 def aggregate_info(findings: pl.DataFrame, file: str) -> list[Finding]:
-    """INFO findings become one note per (code, column) with a count and the first line."""
+    """INFO findings become one note per (code, column) with a count and the first line, in (code, column) order
+    (whichever rows are validated: `merge_info_notes` keeps it)."""
     info = findings.filter(pl.col("severity") == INFO)
     if info.height == 0:
         return []
     grouped = info.group_by("code", "column", maintain_order=True).agg(
         pl.len().alias("n"), pl.col("line").min().alias("first"), pl.col("message").first().alias("example"),
         pl.col("sourced_id").first().alias("sid"),
-    )  # fmt: skip
+    ).sort("code", "column", nulls_last=True)  # fmt: skip
     return [
         Finding(r["code"], Severity.INFO, file, r["first"], r["column"],
                 f"{r['n']} row(s), first at line {r['first']}: {r['example']}", r["sid"], r["n"])
@@ -198,10 +284,11 @@ def validate(
     findings = apply_overrides(findings, severities or {})
     hashes = cells[RAW_HASH] if RAW_HASH in cells.columns else raw_hashes(
         table, header, mode, version, strict=strict, severities=severities)  # fmt: skip
-    plain = plain_hashes(table, hashes, findings["line"].unique())
+    plain = plain_hashes(table, hashes, _noted(findings, base, spec.columns, clean))
     notes = aggregate_info(findings, table.file)
+    info_keys = _info_keys(findings)
     findings = findings.filter(pl.col("severity") != INFO).sort("line", maintain_order=True)
     hard_lines = findings.filter(pl.col("severity") == HARD)["line"].unique()
     soft_lines = findings.filter(pl.col("severity") == SOFT)["line"].unique()
     out = out.with_columns(_flag(hard_lines).alias(HARD_FLAG), _flag(soft_lines).alias(SOFT_FLAG), plain)
-    return Validated(out, findings, notes)
+    return Validated(out.with_columns(_by_line(out[LINE], info_keys)), findings, notes)

@@ -152,7 +152,9 @@ async def test_migration_0006_moves_every_tenants_versions_into_its_partition(da
 
     await migrate(database)
 
-    assert await database.fetch("SELECT * FROM orgs_versions ORDER BY 1, 2, 3") == before
+    # (later migrations add columns; a record iterates over its values, its names come from keys())
+    selected = ", ".join(f'"{name}"' for name in before[0].keys())  # noqa: SIM118
+    assert await database.fetch(f"SELECT {selected} FROM orgs_versions ORDER BY 1, 2, 3") == before
     assert await partitions_of(database, "orgs_versions") == {partition_name("orgs_versions", t) for t in tenants}
     assert await partitions_of(database, "users_versions") == set()
     partition = partition_name("orgs_versions", tenants[0])

@@ -84,9 +84,10 @@ def test_frame_has_canonical_then_metadata_then_flags() -> None:
     t = read_one(DataType.ORGS, text)
     assert t.frame.columns == [
         "sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId",
-        "metadata.z", "metadata.ext_q", "_line", "_hard", "_soft", "_raw_hash",
+        "metadata.z", "metadata.ext_q", "_line", "_hard", "_soft", "_raw_hash", "_info",
     ]  # fmt: skip
-    assert t.frame.row(0)[:-1] == ("o1", None, None, "School", "school", None, None, "zz", "qq", 2, False, False)
-    assert isinstance(t.frame.row(0)[-1], int)  # read exactly as written: its raw hash is kept
+    assert t.frame.row(0)[:-2] == ("o1", None, None, "School", "school", None, None, "zz", "qq", 2, False, False)
+    assert isinstance(t.frame.row(0)[-2], int)  # read exactly as written: its raw hash is kept
+    assert t.frame.row(0)[-1] is None  # no INFO finding
     assert t.missing_columns == ("status", "dateLastModified", "identifier", "parentSourcedId")
     assert "schema.missing_column" in note_codes(t)

@@ -26,7 +26,7 @@ from db.entities import (
     supersede,
 )
 from db.pool import Connection
-from oneroster_csv import RAW_HASH
+from oneroster_csv import INFO_KEYS, RAW_HASH
 from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.reader import LINE
 from workers.imports.diff import CONTENT_HASH, HASH, INVALID, ISSUES, META, WRITE, content_columns, issues_by_line
@@ -60,10 +60,16 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
         pl.col(ISSUES).alias("issues"),
         *(pl.col(c) for c in dict.fromkeys(attributes)),
         pl.col(META).alias("metadata"),
-        # the raw hash of the row each record was read from, kept only for records without any finding: one raised
-        # after validation (a reference, a semantic check, a duplicate) clears it too
+        # the raw hash of the row each record was read from, kept only for records without any finding but INFO
+        # ones: one raised after validation (a reference, a semantic check, a duplicate) clears it too; and the
+        # row's INFO findings with it, for the notes of a later read taking the row as unchanged
         pl.when(pl.col(ISSUES).is_null()).then(pl.col(RAW_HASH)).otherwise(None).alias("raw_hash"),
+        pl.when(pl.col(ISSUES).is_null()).then(_info_keys(records)).otherwise(None).alias("info"),
     )
+
+
+def _info_keys(records: pl.DataFrame) -> pl.Expr:
+    return pl.col(INFO_KEYS) if INFO_KEYS in records.columns else pl.lit(None, pl.String)
 
 
 def _stored_schools(data_type: DataType) -> pl.Expr:
@@ -175,7 +181,7 @@ async def apply_versions(
     if plan.renewed_raw is not None and plan.renewed_raw.height:
         renewed = plan.renewed_raw
         await renew_raw_hashes(conn, tenant_id, plan.data_type, renewed[SOURCED_ID].to_list(),
-                               renewed["raw_hash"].to_list())  # fmt: skip
+                               renewed["raw_hash"].to_list(), renewed["info"].to_list())  # fmt: skip
     if plan.closed is not None:
         schools = pl.concat([plan.closed, schools])
     plan.deleted_schools = schools.filter(pl.col(SOURCED_ID).is_in(plan.deleted[SOURCED_ID].implode())).rename(

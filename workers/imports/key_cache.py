@@ -22,7 +22,7 @@ from uuid import UUID
 
 import polars as pl
 
-from db.entities import KEY_SCHEMA, RAW_KINDS, VersionKind
+from db.entities import RAW_KEY_SCHEMA, RAW_KINDS, VersionKind
 from oneroster_csv.model import DataType
 from workers.imports.apply import Versions
 from workers.imports.model import SOURCED_ID
@@ -32,7 +32,7 @@ from workers.imports.timing import timed
 log = logging.getLogger(__name__)
 
 # The keys as `db.entities.current_keys(..., raw=True)` reads them: the only form kept.
-CACHED_SCHEMA: dict[str, pl.DataType] = {**KEY_SCHEMA, "raw_hash": pl.Int64()}
+CACHED_SCHEMA: dict[str, pl.DataType] = RAW_KEY_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def post_sync_keys(
     """The current keys once an import is applied: those of `current` (in CACHED_SCHEMA) less the ones it closes,
     plus the versions it writes (`written`, in the table's columns) and the closed versions it carries on as new
     ones (`carried`: sourcedId and kind, tombstones and kept entities, copies of their closed versions), with the
-    raw hashes it `renewed` (sourcedId, raw_hash: versions it keeps)."""
+    raw hashes it `renewed` (sourcedId, raw_hash, info: versions it keeps)."""
     # (a carried key is never written: tombstones and kept entities are keys no record of the sync has; and a
     # tenant's first import closes nothing: no set of its million keys is built for nothing)
     stays = current
@@ -109,16 +109,21 @@ def post_sync_keys(
         stays = current.filter(~pl.col(SOURCED_ID).is_in(closed.implode()))
     if renewed is not None and renewed.height:
         found = stays.select(SOURCED_ID).join(renewed, on=SOURCED_ID, how="left", maintain_order="left")
-        stays = stays.with_columns(pl.coalesce(found["raw_hash"], pl.col("raw_hash")).alias("raw_hash"))
+        renews = found["raw_hash"].is_not_null()
+        stays = stays.with_columns(
+            pl.when(renews).then(found["raw_hash"]).otherwise(pl.col("raw_hash")).alias("raw_hash"),
+            pl.when(renews).then(found["info"]).otherwise(pl.col("info")).alias("info"),
+        )
+    # (db.entities.UNCHANGED_RAW, UNCHANGED_INFO)
+    unchanged = pl.col("kind").is_in(RAW_KINDS) & pl.col("schools").is_null()
     new = written.select(
-        SOURCED_ID, "content_hash", "row_hash", "kind",
-        # (db.entities.UNCHANGED_RAW)
-        pl.when(pl.col("kind").is_in(RAW_KINDS) & pl.col("schools").is_null()).then(pl.col("raw_hash"))
-        .alias("raw_hash"),
+        SOURCED_ID, "content_hash", "row_hash", "kind", pl.when(unchanged).then(pl.col("raw_hash")).alias("raw_hash"),
+        pl.when(unchanged).then(pl.col("info") if "info" in written.columns else None).alias("info"),
     )  # fmt: skip
-    copies = carried.join(current.drop("kind", "raw_hash"), on=SOURCED_ID, how="inner").select(
-        SOURCED_ID, "content_hash", "row_hash", "kind", pl.lit(None, pl.Int64).alias("raw_hash")
-    )
+    copies = carried.join(current.drop("kind", "raw_hash", "info"), on=SOURCED_ID, how="inner").select(
+        SOURCED_ID, "content_hash", "row_hash", "kind", pl.lit(None, pl.Int64).alias("raw_hash"),
+        pl.lit(None, pl.String).alias("info"),
+    )  # fmt: skip
     schema = {name: pl.col(name).cast(dtype) for name, dtype in CACHED_SCHEMA.items()}
     return pl.concat([stays, new.select(**schema), copies.select(**schema)])
 

@@ -14,7 +14,7 @@ import polars as pl
 
 from db.entities import RAW_KINDS, TYPE_CODES
 from db.entities_read import reference_columns as columns_referencing
-from oneroster_csv import RAW_HASH
+from oneroster_csv import INFO_KEYS, RAW_HASH
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
 from oneroster_csv.reader import LINE
@@ -55,7 +55,8 @@ class TypePlan:
     changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     deleted_schools: pl.DataFrame | None = None
     unchanged: Unchanged | None = None  # rows known NO_CHANGE by their raw hash, not in `records`
-    renewed_raw: pl.DataFrame | None = None  # sourcedId, raw_hash of versions whose raw hash is renewed (`_stale_raw`)
+    renewed_raw: pl.DataFrame | None = None  # sourcedId, raw_hash, info of versions whose raw hash is renewed
+    # (`_stale_raw`)
     closed: pl.DataFrame | None = None  # sourcedId, schools of deletions closed while the plan was made (`absent`)
 
     @property
@@ -155,7 +156,7 @@ def plan_type(
     """Attribute schools, hash and classify the records, and work out what the file deletes (the rows `unchanged`
     are records too, known NO_CHANGE already)."""
     data_type = type_rows.data_type
-    current = snapshot.keys_of(data_type).drop("raw_hash", strict=False).with_row_index(CURRENT_ROW)
+    current = snapshot.keys_of(data_type).drop("raw_hash", "info", strict=False).with_row_index(CURRENT_ROW)
     records = type_rows.records.with_columns(schools.attribute(data_type, type_rows.records).alias(SCHOOLS))
     prepared = prepare(data_type, records, type_rows.metadata, type_rows.findings)
     classified = classify(prepared, current if unchanged is None else _unmatched(current, unchanged))
@@ -201,11 +202,15 @@ def _stale_raw(type_rows: TypeRows, records: pl.DataFrame, current: pl.DataFrame
     stored = current.select("raw_hash", "kind")[kept[CURRENT_ROW]]
     stale = pl.col("kind").is_in(RAW_KINDS) & (pl.col("raw_hash").is_null() | (pl.col("raw_hash") != pl.col(RAW_HASH)))
     return (
-        kept.select(SOURCED_ID, RAW_HASH)
+        kept.select(SOURCED_ID, RAW_HASH, _info(kept))
         .hstack(stored)
         .filter(stale)
-        .select(SOURCED_ID, pl.col(RAW_HASH).alias("raw_hash"))
+        .select(SOURCED_ID, pl.col(RAW_HASH).alias("raw_hash"), pl.col(INFO_KEYS).alias("info"))
     )
+
+
+def _info(records: pl.DataFrame) -> pl.Expr:
+    return pl.col(INFO_KEYS) if INFO_KEYS in records.columns else pl.lit(None, pl.String).alias(INFO_KEYS)
 
 
 def _unmatched(current: pl.DataFrame, unchanged: Unchanged) -> pl.DataFrame:

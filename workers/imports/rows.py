@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from oneroster_csv import HARD_FLAG, RAW_HASH
+from oneroster_csv import HARD_FLAG, INFO_KEYS, RAW_HASH
 from oneroster_csv.api import FileTable
 from oneroster_csv.model import FileMode
 from oneroster_csv.reader import LINE
@@ -24,7 +24,7 @@ def fold_rows(table: FileTable, domains: Sequence[str]) -> TypeRows:
     """Split a file into records, delta deletions and rejected rows (SKIPPED, MERGED, EXCLUDED)."""
     columns = list(table.spec.names)
     metadata = table.metadata_columns
-    keep = [*columns, *metadata, LINE, RAW_HASH]
+    keep = [*columns, *metadata, LINE, RAW_HASH, INFO_KEYS]
     frame = table.frame
     rows = TypeRows(
         data_type=table.data_type,
@@ -66,7 +66,8 @@ def _fold_duplicates(rows: TypeRows, list_columns: set[str]) -> None:
     merged_records: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
-    compared = [c for c in groups.columns if c not in (SOURCED_ID, LINE, RAW_HASH) and c not in IGNORED_IN_COMPARISON]
+    compared = [c for c in groups.columns
+                if c not in (SOURCED_ID, LINE, RAW_HASH, INFO_KEYS) and c not in IGNORED_IN_COMPARISON]  # fmt: skip
     for group in groups.partition_by(SOURCED_ID, maintain_order=True):
         members = group.to_dicts()
         conflicts = _conflicts(members, [c for c in compared if c not in list_columns])
@@ -82,7 +83,7 @@ def _fold_duplicates(rows: TypeRows, list_columns: set[str]) -> None:
                                          "any, was kept"))  # fmt: skip
             continue
         # (a record of several rows is no one row read as written: no raw hash)
-        merged_records.append({**_merge(members, list_columns), RAW_HASH: None})
+        merged_records.append({**_merge(members, list_columns), RAW_HASH: None, INFO_KEYS: None})
         for member in members[1:]:
             rejected.append({**member, OUTCOME: int(Outcome.MERGED)})
             findings.append(_finding(member[LINE], "duplicate.merged", "INFO", None, sourced_id,

@@ -102,7 +102,7 @@ def fold_changed(
     with timed("unchanged rows"):
         unchanged = candidates(raw, current, references.post_sync(schools))
     on_absent(None if unchanged is None else unchanged.absent)
-    table: FileTable = raw.validated(None if unchanged is None else ~unchanged.mask)
+    table: FileTable = raw.validated() if unchanged is None else raw.validated(~unchanged.mask, unchanged.taken())
     if unchanged is not None and conflicts(unchanged, raw, table.frame):
         unchanged, table = None, raw.validated()
     taken = 0 if unchanged is None else unchanged.count

@@ -1,11 +1,12 @@
 """Rows unchanged since their record's version, told by their raw hash: NO_CHANGE without validating or planning them.
 
-A version keeps the raw hash of the row it was read from where that row was read exactly as written and its record
-had no finding (migration 0005). A row of this sync with the same hash validates to the same values, with no finding
-(`oneroster_csv.raw_hash`). What else decides its outcome comes from other rows and files, and is checked
-here against the post-sync state: its references resolve, its school is still its own and only school, the checks
-between files pass, and no other row shares its sourcedId or takes part in a check across rows with it. Such a row is
-NO_CHANGE, counts in its school, and nothing is written for it: most rows of a daily bulk file.
+A version keeps the raw hash of the row it was read from where that row was read exactly as written and its record had
+no finding but INFO ones (migration 0005), and those as keys (migration 0010). A row of this sync with the same hash
+validates to the same values and findings (`oneroster_csv.raw_hash`): its INFO findings count in the file's notes by the
+keys kept (`RawFile.validated`). What else decides its outcome comes from other rows and files, and is checked here
+against the post-sync state: its references resolve, its school is still its own and only school, the checks between
+files pass, and no other row shares its sourcedId or takes part in a check across rows with it. Such a row is NO_CHANGE,
+counts in its school, and nothing is written for it: most rows of a daily bulk file.
 
 Only the last file (enrollments: referenced by no other file, so its outcomes change no other file's) in bulk mode
 goes this way; checking the rows across the whole file needs the other rows validated first (`conflicts`), and any
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from oneroster_csv import RAW_HASH, RawFile
+from oneroster_csv import INFO_KEYS, RAW_HASH, RawFile
 from oneroster_csv.reader import LINE
 from workers.imports.model import CURRENT_ROW, SCHOOLS, SOURCED_ID
 from workers.imports.references import CLASS_SCHOOL, ENROLLMENT_PAIR, PRIMARY_TEACHER, repeated_values
@@ -51,7 +52,12 @@ class Unchanged:
     current_rows: pl.Series
     schools: pl.DataFrame
     stored_ids: pl.Series  # a hash of the sourcedId of each current key (`key_hash`), by current row
+    info: pl.Series  # the INFO findings of each row (INFO_KEYS), kept with the version it matched
     absent: pl.Series | None = None  # sourcedIds of the live entities on no row of the file (`_absent`)
+
+    def taken(self) -> pl.DataFrame:
+        """The rows' lines and INFO findings, which count in the file's notes (`RawFile.validated`)."""
+        return pl.DataFrame({LINE: self.lines, INFO_KEYS: self.info})
 
     @property
     def count(self) -> int:
@@ -62,8 +68,9 @@ def candidates(raw: RawFile, current: pl.DataFrame, post: PostSync) -> Unchanged
     """The rows whose own hash and the post-sync state make them NO_CHANGE, unless another row of the file says
     otherwise (`conflicts`); None when no row can be (no stored raw hash, a column missing)."""
     stored = current.select(  # (a null hash joins nothing)
-        pl.col("raw_hash").alias(RAW_HASH), key_hash(pl.col(SOURCED_ID)).alias("_stored_id")
-    ).with_row_index(CURRENT_ROW)
+        pl.col("raw_hash").alias(RAW_HASH), key_hash(pl.col(SOURCED_ID)).alias("_stored_id"),
+        pl.col("info") if "info" in current.columns else pl.lit(None, pl.String).alias("info"),
+    ).with_row_index(CURRENT_ROW)  # fmt: skip
     if stored[RAW_HASH].null_count() == stored.height or not set(_COLUMNS[:-1]) <= raw.header.sources.keys():
         return None
     classes = post.classes
@@ -93,7 +100,7 @@ def candidates(raw: RawFile, current: pl.DataFrame, post: PostSync) -> Unchanged
     schools = schools.filter(pl.col("_n") > 0).select(pl.concat_list(_SCHOOL).alias(SCHOOLS), counted)
     absent = _absent(raw, cells[SOURCED_ID].filter(~own), found[CURRENT_ROW].filter(own), current)
     return Unchanged(mask, cells[LINE].filter(mask), found[CURRENT_ROW].filter(mask), schools, stored["_stored_id"],
-                     absent)  # fmt: skip
+                     found["info"].filter(mask), absent)  # fmt: skip
 
 
 def key_hash(sourced_ids: pl.Expr) -> pl.Expr:

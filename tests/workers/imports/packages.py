@@ -412,7 +412,7 @@ def summary_table(result: ImportResult) -> dict[tuple[str, int], dict[str, int]]
 
 # Columns that are bookkeeping of a version, not the district's data.
 # (raw_hash: of the row the version was read from, which a record unchanged since an earlier sync keeps)
-BOOKKEEPING = frozenset({"tenant_id", "valid_from", "valid_to", "line", "kind", "raw_hash"})
+BOOKKEEPING = frozenset({"tenant_id", "valid_from", "valid_to", "line", "kind", "raw_hash", "info"})
 # Columns that never make a record UPDATED by themselves (§2), so a NO_CHANGE record keeps its earlier values.
 NOT_CONTENT = frozenset({"status", "dateLastModified"})
 SET_COLUMNS = frozenset({"orgSourcedIds", "grades"})

@@ -162,7 +162,8 @@ async def test_an_import_failing_after_it_staged_its_keys_leaves_the_copy_as_it_
 
 def test_a_small_state_gets_no_file_and_a_file_of_another_shape_is_not_read(tmp_path: Path) -> None:
     keys = pl.DataFrame({"sourcedId": ["a", "b"], "content_hash": [1, 2], "row_hash": [3, 4], "kind": [1, 1],
-                         "raw_hash": [5, None]}, schema=CACHED_SCHEMA)  # fmt: skip
+                         "raw_hash": [5, None], "info": ["row.enum_case:role", None]},
+                        schema=CACHED_SCHEMA)  # fmt: skip
     assert KeyCache(tmp_path, min_rows=3).stage(1, DataType.ENROLLMENTS, keys) is None
     cache = KeyCache(tmp_path, min_rows=2)
     token = uuid.uuid4()
@@ -173,8 +174,9 @@ def test_a_small_state_gets_no_file_and_a_file_of_another_shape_is_not_read(tmp_
     assert loaded is not None and loaded.equals(keys)
     assert cache.load(1, DataType.ENROLLMENTS, None) is None
     assert cache.load(2, DataType.ENROLLMENTS, token) is None
-    keys.drop("raw_hash").write_ipc(next(tmp_path.glob("*.arrow")))
-    assert cache.load(1, DataType.ENROLLMENTS, token) is None
+    for older in ("raw_hash", "info"):  # (files of earlier releases)
+        keys.drop(older).write_ipc(next(tmp_path.glob("*.arrow")))
+        assert cache.load(1, DataType.ENROLLMENTS, token) is None
     next(tmp_path.glob("*.arrow")).write_bytes(b"not arrow")
     assert cache.load(1, DataType.ENROLLMENTS, token) is None
 
@@ -195,8 +197,8 @@ async def test_raw_hashes_renewed_by_an_import_are_in_its_copy(
 
 
 def test_a_folder_that_cannot_be_written_costs_only_the_copy(tmp_path: Path) -> None:
-    keys = pl.DataFrame({"sourcedId": ["a"], "content_hash": [1], "row_hash": [2], "kind": [1], "raw_hash": [3]},
-                        schema=CACHED_SCHEMA)  # fmt: skip
+    keys = pl.DataFrame({"sourcedId": ["a"], "content_hash": [1], "row_hash": [2], "kind": [1], "raw_hash": [3],
+                         "info": [None]}, schema=CACHED_SCHEMA)  # fmt: skip
     blocked = tmp_path / "file"
     blocked.write_text("a file where the folder should be")
     assert KeyCache(blocked, min_rows=0).stage(1, DataType.ENROLLMENTS, keys) is None
