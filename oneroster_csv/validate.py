@@ -132,10 +132,10 @@ def _noted(findings: pl.DataFrame, base: pl.DataFrame, columns: tuple[ColumnSpec
     """The lines whose rows keep no raw hash: those with a finding above INFO, and those with a date or time read by
     its column (what such a row validates to depends on other rows; a column all canonical has none)."""
     dates = [c.name for c in columns if c.kind in (Kind.DATE, Kind.DATETIME) and not clean.get(c.name)]
-    by_column = base.filter(pl.any_horizontal(nz.read_by_column(base[name]) for name in dates)) if dates else None
     lines = findings.filter(pl.col("severity") != INFO)["line"]
-    if by_column is not None and by_column.height:
-        lines = pl.concat([lines, by_column[LINE].cast(lines.dtype)])
+    if dates:  # (only the lines are taken, not the rows)
+        by_column = pl.select(pl.any_horizontal(nz.read_by_column(base[name]) for name in dates)).to_series()
+        lines = pl.concat([lines, base[LINE].filter(by_column).cast(lines.dtype)])
     return lines.unique()
 
 

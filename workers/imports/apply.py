@@ -64,12 +64,8 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
         # ones: one raised after validation (a reference, a semantic check, a duplicate) clears it too; and the
         # row's INFO findings with it, for the notes of a later read taking the row as unchanged
         pl.when(pl.col(ISSUES).is_null()).then(pl.col(RAW_HASH)).otherwise(None).alias("raw_hash"),
-        pl.when(pl.col(ISSUES).is_null()).then(_info_keys(records)).otherwise(None).alias("info"),
+        pl.when(pl.col(ISSUES).is_null()).then(pl.col(INFO_KEYS)).otherwise(None).alias("info"),
     )
-
-
-def _info_keys(records: pl.DataFrame) -> pl.Expr:
-    return pl.col(INFO_KEYS) if INFO_KEYS in records.columns else pl.lit(None, pl.String)
 
 
 def _stored_schools(data_type: DataType) -> pl.Expr:

@@ -118,7 +118,7 @@ def post_sync_keys(
     unchanged = pl.col("kind").is_in(RAW_KINDS) & pl.col("schools").is_null()
     new = written.select(
         SOURCED_ID, "content_hash", "row_hash", "kind", pl.when(unchanged).then(pl.col("raw_hash")).alias("raw_hash"),
-        pl.when(unchanged).then(pl.col("info") if "info" in written.columns else None).alias("info"),
+        pl.when(unchanged).then(pl.col("info")).alias("info"),
     )  # fmt: skip
     copies = carried.join(current.drop("kind", "raw_hash", "info"), on=SOURCED_ID, how="inner").select(
         SOURCED_ID, "content_hash", "row_hash", "kind", pl.lit(None, pl.Int64).alias("raw_hash"),

@@ -202,15 +202,11 @@ def _stale_raw(type_rows: TypeRows, records: pl.DataFrame, current: pl.DataFrame
     stored = current.select("raw_hash", "kind")[kept[CURRENT_ROW]]
     stale = pl.col("kind").is_in(RAW_KINDS) & (pl.col("raw_hash").is_null() | (pl.col("raw_hash") != pl.col(RAW_HASH)))
     return (
-        kept.select(SOURCED_ID, RAW_HASH, _info(kept))
+        kept.select(SOURCED_ID, RAW_HASH, INFO_KEYS)
         .hstack(stored)
         .filter(stale)
         .select(SOURCED_ID, pl.col(RAW_HASH).alias("raw_hash"), pl.col(INFO_KEYS).alias("info"))
     )
-
-
-def _info(records: pl.DataFrame) -> pl.Expr:
-    return pl.col(INFO_KEYS) if INFO_KEYS in records.columns else pl.lit(None, pl.String).alias(INFO_KEYS)
 
 
 def _unmatched(current: pl.DataFrame, unchanged: Unchanged) -> pl.DataFrame:

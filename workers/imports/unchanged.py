@@ -68,9 +68,8 @@ def candidates(raw: RawFile, current: pl.DataFrame, post: PostSync) -> Unchanged
     """The rows whose own hash and the post-sync state make them NO_CHANGE, unless another row of the file says
     otherwise (`conflicts`); None when no row can be (no stored raw hash, a column missing)."""
     stored = current.select(  # (a null hash joins nothing)
-        pl.col("raw_hash").alias(RAW_HASH), key_hash(pl.col(SOURCED_ID)).alias("_stored_id"),
-        pl.col("info") if "info" in current.columns else pl.lit(None, pl.String).alias("info"),
-    ).with_row_index(CURRENT_ROW)  # fmt: skip
+        pl.col("raw_hash").alias(RAW_HASH), key_hash(pl.col(SOURCED_ID)).alias("_stored_id"), "info"
+    ).with_row_index(CURRENT_ROW)
     if stored[RAW_HASH].null_count() == stored.height or not set(_COLUMNS[:-1]) <= raw.header.sources.keys():
         return None
     classes = post.classes
