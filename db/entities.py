@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from db.partitions import attach, create_detached, has_partition, partition_name
-from db.pgcopy import HEADER, TRAILER, Encoder, encode_rows, encoder
+from db.pgcopy import HEADER, TRAILER, ColumnType, RowLayout, encode_rows, row_layout
 from db.pool import Connection
 from db.sql import ident
 from oneroster_csv.model import DataType
@@ -255,7 +255,9 @@ async def copy_versions(
     if frame.height and not await has_partition(conn, table, tenant_id):
         first_seq = int(frame["valid_from"].min())  # type: ignore[arg-type]
         partition = await create_detached(conn, table, tenant_id, first_seq, frame.height)
-        await copy_frame(conn, partition, frame, order, on_rows)
+        # (the partition fills in the tenant and the sync until it is attached: fewer bytes to send)
+        defaulted = ["tenant_id"] + (["valid_from"] if frame["valid_from"].n_unique() == 1 else [])
+        await copy_frame(conn, partition, frame.drop(defaulted), order, on_rows)
         if loaded is not None:
             loaded()  # (work for the worker while PostgreSQL builds the partition's indexes)
         await attach(conn, table, tenant_id)
@@ -285,11 +287,10 @@ async def copy_frame(
     """
     if frame.height == 0:
         return
-    types = await _column_types(conn, table)
-    encoders = [encoder(*types[name]) for name in frame.columns]
+    layout = row_layout(frame, await _column_types(conn, table))
 
     def encoding(offset: int) -> asyncio.Task[bytes]:
-        return asyncio.create_task(asyncio.to_thread(_encode_chunk, frame, order, offset, encoders))
+        return asyncio.create_task(asyncio.to_thread(_encode_chunk, frame, order, offset, layout))
 
     async def chunks() -> AsyncIterator[bytes]:
         # The next chunk is encoded while this one is sent: sending waits until PostgreSQL has read most of it.
@@ -307,22 +308,22 @@ async def copy_frame(
             upcoming.cancel()
         yield TRAILER
 
-    await conn.copy_to_table(table, source=chunks(), columns=list(frame.columns), format="binary")
+    await conn.copy_to_table(table, source=chunks(), columns=layout.columns, format="binary")
 
 
-def _encode_chunk(frame: pl.DataFrame, order: pl.Series | None, offset: int, encoders: list[Encoder]) -> bytes:
+def _encode_chunk(frame: pl.DataFrame, order: pl.Series | None, offset: int, layout: RowLayout) -> bytes:
     chunk = frame.slice(offset, COPY_CHUNK_ROWS) if order is None else frame[order.slice(offset, COPY_CHUNK_ROWS)]
-    return encode_rows(chunk, encoders)
+    return encode_rows(chunk, layout)
 
 
-async def _column_types(conn: Connection, table: str) -> dict[str, tuple[str, bool]]:
-    """Column name -> (type, whether it takes NULL)."""
+async def _column_types(conn: Connection, table: str) -> dict[str, ColumnType]:
+    """Column name -> its type, whether it takes NULL and whether it has a default."""
     records = await conn.fetch(
-        """SELECT attname, format_type(atttypid, atttypmod), NOT attnotnull FROM pg_attribute
+        """SELECT attname, format_type(atttypid, atttypmod), NOT attnotnull, atthasdef FROM pg_attribute
            WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped""",
         table,
     )
-    return {r[0]: (r[1], r[2]) for r in records}
+    return {r[0]: ColumnType(r[1], r[2], r[3]) for r in records}
 
 
 async def supersede(

@@ -20,6 +20,9 @@ of the table at the attach (a BRIN index on valid_from did this job before: 0.15
 import), and that load's own versions, most of the partition, are read along the primary key. A small first load is
 indexed with the rest: a tenant's trial import of a few rows, followed by the real one, keeps its rows easy to find.
 Queries name the sync by its value, not a parameter, so the planner can prove the predicate.
+
+Every version of the first load has the tenant's id and the sync's number: until the attach they are the columns'
+defaults on the partition, so the load does not send them (24 bytes a row in binary COPY).
 """
 
 from __future__ import annotations
@@ -46,12 +49,15 @@ async def create_detached(conn: Connection, table: str, tenant_id: int, first_se
     """Create the tenant's partition of `table` as a plain table, not yet attached, for `rows` versions of the sync
     `first_seq` to be loaded into it; return its name.
 
-    Its CHECK on tenant_id proves the partition constraint, so attaching does not scan what it was loaded with.
+    Its CHECK on tenant_id proves the partition constraint, so attaching does not scan what it was loaded with;
+    `tenant_id` and `valid_from` default to the tenant and `first_seq` until then (`LOAD_DEFAULTS`).
     """
     name = partition_name(table, tenant_id)
     statements = [
         f"CREATE TABLE {ident(name)} (LIKE {ident(table)} INCLUDING DEFAULTS, "
         f"CONSTRAINT {ident(name + '_tenant')} CHECK (tenant_id = {int(tenant_id)})) WITH (fillfactor = {FILLFACTOR})",
+        f"ALTER TABLE {ident(name)} ALTER tenant_id SET DEFAULT {int(tenant_id)}, "
+        f"ALTER valid_from SET DEFAULT {int(first_seq)}",
         versions_by_sync_index(name, first_seq if rows >= LARGE_FIRST_LOAD else None),
     ]
     for index, definition in await _partial_indexes(conn, table):
@@ -81,9 +87,11 @@ async def _partial_indexes(conn: Connection, table: str) -> list[tuple[str, str]
 
 async def attach(conn: Connection, table: str, tenant_id: int) -> None:
     """Attach the tenant's partition created by `create_detached`, building its other indexes from what it holds."""
+    partition = ident(partition_name(table, tenant_id))
     await conn.execute(
+        f"ALTER TABLE {partition} ALTER tenant_id DROP DEFAULT, ALTER valid_from DROP DEFAULT;\n"
         f"SET LOCAL maintenance_work_mem = '{ATTACH_SORT_MEMORY}';\n"
-        f"ALTER TABLE {ident(table)} ATTACH PARTITION {ident(partition_name(table, tenant_id))} "
+        f"ALTER TABLE {ident(table)} ATTACH PARTITION {partition} "
         f"FOR VALUES IN ({int(tenant_id)});\n"
         "SET LOCAL maintenance_work_mem TO DEFAULT"
     )

@@ -2,18 +2,22 @@
 
 Binary COPY spares the server parsing CSV text and converting it to integers, booleans, arrays and jsonb: for a
 million versions that is a fifth of the write. A row is `int16 field count`, then per field `int32 length | bytes`
-(length -1: NULL), all in network byte order. Each column becomes one or two arrays of per-row byte strings (its
-length words, its bytes) or a constant, and one `binary_join_element_wise` lays them side by side: the value buffer
-of the result is exactly the chunk's rows. Fixed-width values are byte-swapped with strided slice assignments.
+(length -1: NULL), all in network byte order. The fields of the same size on every row come first, as one block per
+row that numpy fills in (`RowLayout`); every other column becomes one or two arrays of per-row byte strings (its
+length words, its bytes) or a constant, and one `binary_join_element_wise` lays them beside the blocks: the value
+buffer of the result is exactly the chunk's rows. Other fixed-width values are byte-swapped with strided slice
+assignments.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
+import numpy as np
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -160,13 +164,79 @@ def encoder(pg_type: str, nullable: bool = True) -> Encoder:
     return encode
 
 
-def encode_rows(frame: pl.DataFrame, encoders: list[Encoder]) -> bytes:
-    """The rows of `frame` in binary COPY form (without the file header and trailer)."""
+_WIDTHS = {"boolean": 1, **{pg_type: width for pg_type, (_, width) in _INTS.items()}}
+
+
+class ColumnType(NamedTuple):
+    """A table column as binary COPY needs to know it."""
+
+    pg_type: str  # as format_type names it
+    nullable: bool
+    has_default: bool
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """How a frame's rows are written: its columns in COPY order, the fields of the same size on every row first.
+
+    Those fields (integers and booleans with no NULL in the frame, and columns that are all NULL) make one block per
+    row, a template filled in by numpy; the others are joined to it value by value. Few parts make the join fast:
+    it appends each part of each row on its own. A column all NULL without a default is left out: PostgreSQL fills
+    it in.
+    """
+
+    columns: list[str]
+    template: bytes  # one row's block: field count, fixed fields (values zero) and NULLs
+    fixed: np.dtype  # the block's fixed values, each a big-endian field named as its column
+    rest: list[tuple[str, Encoder]]
+
+
+def row_layout(frame: pl.DataFrame, types: dict[str, ColumnType]) -> RowLayout:
+    """The layout of `frame`'s rows in the table whose columns are `types`."""
+    nulls = frame.null_count().row(0, named=True) if frame.width else {}
+    template = bytearray(2)  # the field count, set below
+    fixed: dict[str, tuple[str, int]] = {}  # name -> (numpy format, offset)
+    blank: list[str] = []
+    absent: list[str] = []
+    rest: list[tuple[str, Encoder]] = []
+    for name in frame.columns:
+        column = types[name]
+        if column.nullable and frame.height and nulls[name] == frame.height:
+            (blank if column.has_default else absent).append(name)
+        elif column.pg_type in _WIDTHS and nulls[name] == 0:
+            width = _WIDTHS[column.pg_type]
+            template += width.to_bytes(4, "big")
+            fixed[name] = (f">i{width}", len(template))
+            template += bytes(width)
+        else:
+            rest.append((name, encoder(column.pg_type, column.nullable)))
+    if not (fixed or blank or rest):
+        blank = absent  # (a row needs a field)
+    template[:2] = (len(fixed) + len(blank) + len(rest)).to_bytes(2, "big")
+    template += b"\xff\xff\xff\xff" * len(blank)
+    dtype = np.dtype({"names": list(fixed), "formats": [f for f, _ in fixed.values()],
+                      "offsets": [o for _, o in fixed.values()], "itemsize": len(template)})  # fmt: skip
+    return RowLayout(list(fixed) + blank + [name for name, _ in rest], bytes(template), dtype, rest)
+
+
+def _fixed_block(frame: pl.DataFrame, layout: RowLayout) -> pa.Array:
+    """The rows' blocks: the template repeated, each fixed value written into it (numpy swaps the bytes)."""
+    block = bytearray(layout.template * frame.height)
+    fields = np.frombuffer(block, dtype=layout.fixed)
+    for name in layout.fixed.names or ():
+        series = frame[name]
+        fields[name] = (series.cast(pl.Int8) if series.dtype == pl.Boolean else series).to_numpy()
+    return _fixed(block, len(layout.template), frame.height)
+
+
+def encode_rows(frame: pl.DataFrame, layout: RowLayout) -> bytes:
+    """The rows of `frame` (or of a slice of the frame `layout` was made for) in binary COPY form, fields in the
+    order of `layout.columns` (without the file header and trailer)."""
     if frame.height == 0:
         return b""
-    parts: list[Part] = [pa.scalar(len(encoders).to_bytes(2, "big"), _BINARY)]
-    for i, encode in enumerate(encoders):
-        parts.extend(encode(frame.to_series(i)))
+    parts: list[Part] = [_fixed_block(frame, layout)]
+    for name, encode in layout.rest:
+        parts.extend(encode(frame[name]))
     # The join is several times faster over arrays only: constants are spelled out once per row.
     arrays = [_repeat(p.as_py(), frame.height) if isinstance(p, pa.Scalar) else p for p in parts]
     rows = pc.binary_join_element_wise(*arrays, _EMPTY)

@@ -59,6 +59,12 @@ async def test_first_versions_create_the_tenants_partition_with_the_parents_inde
                                                                   f"{name}_by_sync"])  # fmt: skip
         keys = await current_keys(conn, tenant.id, ORGS)
         assert sorted(keys["sourcedId"].to_list()) == ["a", "b", "c", "d"]
+        # the first load was sent without its tenant and sync, the partition's defaults until it was attached
+        loaded = await conn.fetch(f'SELECT tenant_id, valid_from FROM "{name}" ORDER BY "sourcedId"')
+        assert [tuple(r.values()) for r in loaded] == [(tenant.id, 1)] * 3 + [(tenant.id, 2)]
+        defaults = """SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a
+                      ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid = $1::regclass ORDER BY 1"""
+        assert await conn.fetch(defaults, f'"{name}"') == await conn.fetch(defaults, TABLES[ORGS])  # none left over
         with pytest.raises(asyncpg.CheckViolationError):  # the partition holds its tenant's rows only
             await conn.execute(f'INSERT INTO "{name}" (tenant_id, "sourcedId", valid_from, kind, content_hash, '
                                f"row_hash) VALUES ({tenant.id + 1}, 'x', 1, 1, 0, 0)")  # fmt: skip

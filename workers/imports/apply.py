@@ -65,7 +65,7 @@ def version_frame(plan: TypePlan, tenant_id: int, applied_seq: int) -> pl.DataFr
         # row's INFO findings with it, for the notes of a later read taking the row as unchanged
         pl.when(pl.col(ISSUES).is_null()).then(pl.col(RAW_HASH)).otherwise(None).alias("raw_hash"),
         pl.when(pl.col(ISSUES).is_null()).then(pl.col(INFO_KEYS)).otherwise(None).alias("info"),
-    )
+    ).rechunk()  # one chunk per column: each COPY chunk gathers its rows from it (several times faster)
 
 
 def _stored_schools(data_type: DataType) -> pl.Expr:
