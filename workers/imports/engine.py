@@ -33,7 +33,7 @@ from workers.imports.hash_scheme import check_hash_scheme
 from workers.imports.holds import check_held, explain, same_as_held, type_codes
 from workers.imports.key_cache import KeptKeys, KeyCache
 from workers.imports.model import OUTCOME, ImportOptions, Outcome, TypeRows
-from workers.imports.plan import References, TypePlan, counted_items, hold_for, needed_types, summarize
+from workers.imports.plan import References, TypePlan, hold_for, needed_types, summarize
 from workers.imports.schools import SchoolMap
 from workers.imports.stages import (
     LAST,
@@ -41,6 +41,7 @@ from workers.imports.stages import (
     Folded,
     Last,
     Parsing,
+    PlannedCounts,
     ThreadProgress,
     Threads,
     apply_plans,
@@ -297,26 +298,35 @@ async def _diff_and_apply(
         await (savepoint.commit() if hold is None else savepoint.rollback())
     await progress("applying", 0, total)
     applied_seq: int | None = None
-    if options.dry_run or hold is not None:
-        for plan in plans:
-            await explain(conn, tenant_id, plan)
-            await write_all_outcomes(conn, plan, tenant_id, sync_id)
-    elif early_seq is None:
-        applied_seq = await db_imports.next_applied_seq(conn)
-        await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
-        await apply_plans(conn, plans, tenant_id, sync_id, applied_seq, _applying(progress, 0, total))
-    else:
-        applied_seq, done = early_seq, sum(plan_rows(p) for p in written)
-        for plan in planned.plans:
-            plan.closed = closed if plan.data_type is LAST else None
-        await apply_plans(conn, planned.plans, tenant_id, sync_id, applied_seq, _applying(progress, done, total),
-                          planned.versions, functools.partial(_stage_keys, first, planned))  # fmt: skip
+    counting = PlannedCounts(plans)
+    try:
+        if options.dry_run or hold is not None:
+            for plan in plans:
+                await explain(conn, tenant_id, plan)
+                await write_all_outcomes(conn, plan, tenant_id, sync_id)
+        elif early_seq is None:
+            applied_seq = await db_imports.next_applied_seq(conn)
+            await db_imports.delete_explicit_outcomes(conn, tenant_id, sync_id)  # an approved hold's explicit rows
+            await apply_plans(conn, plans, tenant_id, sync_id, applied_seq, _applying(progress, 0, total))
+        else:
+            applied_seq, done = early_seq, sum(plan_rows(p) for p in written)
+            for plan in planned.plans:
+                plan.closed = closed if plan.data_type is LAST else None
+
+            def copied(plan: TypePlan) -> None:
+                _stage_keys(first, planned, plan)
+                counting.start()  # (while PostgreSQL builds the indexes of a new partition or closes old versions)
+
+            await apply_plans(conn, planned.plans, tenant_id, sync_id, applied_seq,
+                              _applying(progress, done, total), planned.versions, copied)  # fmt: skip
+        items = await counting.items() if plans else None
+    finally:
+        await counting.wait_out()
     await progress("applying", total, total)  # the last checkpoint: a cancel requested until now still stops it
     if applied_seq is not None:
         renewed = await db_imports.renew_data_token(conn, tenant_id)  # (whether this worker keeps keys or not)
         if first.kept is not None:
             first.kept.renewed = renewed
-    items = counted_items(plans) if plans else None
     summaries = summarize(items, type_codes(plans)) if items is not None else pl.DataFrame()
     counts = _counts(items)
     modes = {TYPE_CODES[p.data_type]: p.mode.value for p in plans}

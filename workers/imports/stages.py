@@ -30,7 +30,15 @@ from oneroster_csv.api import FileTable, Package
 from oneroster_csv.model import DataType
 from workers.imports.apply import Versions, apply_versions, close_deleted, prepared_in_turn, write_rejected
 from workers.imports.model import ImportOptions, TypeRows
-from workers.imports.plan import References, TypePlan, fold_package, plan_type, school_map
+from workers.imports.plan import (
+    References,
+    TypePlan,
+    counted_items,
+    fold_package,
+    plan_type,
+    planned_counts,
+    school_map,
+)
 from workers.imports.schools import SchoolMap
 from workers.imports.timing import timed
 from workers.imports.unchanged import Unchanged, candidates, conflicts
@@ -246,6 +254,29 @@ async def plan_last(
 
     with timed("plan last"):
         return await threads.last(plan)
+
+
+class PlannedCounts:
+    """The plans' `planned_counts`, made in a thread once `start`ed (else when asked for): counting a million
+    records while PostgreSQL writes them."""
+
+    def __init__(self, plans: list[TypePlan]) -> None:
+        self._plans = plans
+        self._task: asyncio.Task[list[pl.DataFrame]] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(asyncio.to_thread(planned_counts, self._plans))
+
+    async def items(self) -> pl.DataFrame:
+        """The sync's `counted_items`, once its plans are applied (their deletions counted now)."""
+        self.start()
+        assert self._task is not None
+        return counted_items(self._plans, await self._task)
+
+    async def wait_out(self) -> None:
+        if self._task is not None:
+            await wait_out(self._task)
 
 
 def row_count(rows: Mapping[Any, TypeRows]) -> int:
