@@ -87,6 +87,22 @@ def test_invalid_utf8_names_file_and_line() -> None:
     assert (exc.value.code, exc.value.file, exc.value.line) == ("csv.invalid_utf8", "users.csv", 3)
 
 
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b"a,b\n" + b"x,y\n" * 1000 + b"p,q\xc3\n", 1002),  # a file the fast path would take, but for one byte
+        (b'"a","b"\n"x","y"\n"\xfe","z"\n', 3),  # quoted
+        (b"a,\xe9b\nx,y\n", 1),  # in the header
+        (b"a,b\nx,\xed\xa0\x80\n", 2),  # a surrogate's code
+        (b"\xef\xbb\xbfa,b\nx,\xc0\xaf\n", 2),  # an overlong form, after a byte order mark
+    ],
+)
+def test_text_that_is_not_utf8_is_refused_by_every_path(data: bytes, line: int) -> None:
+    with pytest.raises(PackageError) as exc:
+        read_csv_bytes(data, "users.csv", strict=False)
+    assert (exc.value.code, exc.value.line) == ("csv.invalid_utf8", line)
+
+
 def test_header_only_file() -> None:
     table = read_csv_bytes(b"a,b\n", "t.csv", strict=False)
     assert table.cells.height == 0
