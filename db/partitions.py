@@ -50,7 +50,8 @@ async def create_detached(conn: Connection, table: str, tenant_id: int, first_se
     `first_seq` to be loaded into it; return its name.
 
     Its CHECK on tenant_id proves the partition constraint, so attaching does not scan what it was loaded with;
-    `tenant_id` and `valid_from` default to the tenant and `first_seq` until then (`LOAD_DEFAULTS`).
+    `tenant_id` and `valid_from` default to the tenant and `first_seq` until then (`copy_versions` sends neither,
+    `attach` drops the defaults).
     """
     name = partition_name(table, tenant_id)
     statements = [

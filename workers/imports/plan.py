@@ -289,10 +289,7 @@ def planned_counts(plans: list[TypePlan]) -> list[pl.DataFrame]:
 
 
 def _counted(items: pl.DataFrame) -> pl.DataFrame:
-    return items.group_by("data_type", OUTCOME, INVALID, SCHOOLS).agg(pl.col("_n").sum()).select(_ITEM_COLUMNS)
-
-
-_ITEM_COLUMNS = ("data_type", OUTCOME, INVALID, SCHOOLS, "_n")
+    return items.group_by("data_type", OUTCOME, INVALID, SCHOOLS).agg(pl.col("_n").sum())
 
 
 def summarize(grouped: pl.DataFrame, data_types: list[int]) -> pl.DataFrame:
