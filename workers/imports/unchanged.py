@@ -31,6 +31,7 @@ from workers.imports.state import unnamed_live
 _CLASS, _SCHOOL, _USER = "classSourcedId", "schoolSourcedId", "userSourcedId"
 _COLUMNS = (SOURCED_ID, _CLASS, _SCHOOL, _USER, "role", "primary")
 _SEED = 0x5C00
+_FOLDED = (pl.col("role").str.to_lowercase(), pl.col("primary").str.to_lowercase())
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,9 @@ def _absent(raw: RawFile, others: pl.Series, named: pl.Series, current: pl.DataF
 def conflicts(unchanged: Unchanged, raw: RawFile, others: pl.DataFrame) -> bool:
     """Whether any row taken as unchanged shares a check across rows with another row of the file: a sourcedId, an
     enrollment's class, user and role, a class's primary teacher. `others`: the rest of `raw` validated (the
-    values a check compares; the rows taken as unchanged compare as read, which is how they validate). Equal values
-    hash equal, so where no hash repeats no value does; a repeated hash (nearly always a real repeat) counts as a
-    conflict without a closer look."""
+    values a check compares; the rows taken as unchanged compare as read, which is how they validate but for the
+    case of an enum: see below). Equal values hash equal, so where no hash repeats no value does; a repeated hash
+    (nearly always a real repeat) counts as a conflict without a closer look."""
     rows = unchanged.current_rows
     # Each row taken as unchanged has its own record's version: a sourcedId repeats among them if a version does,
     # and another row has one of their sourcedIds if it names one of those versions (by hash: a collision only
@@ -139,7 +140,10 @@ def conflicts(unchanged: Unchanged, raw: RawFile, others: pl.DataFrame) -> bool:
     cells, mask = raw.cells(_COLUMNS), unchanged.mask
     if "primary" not in cells.columns:
         cells = cells.with_columns(pl.lit(None, pl.String).alias("primary"))
-    theirs = others.select(*_COLUMNS)
+    # A row taken as unchanged may have been read leniently, its role or primary in another case (an INFO finding):
+    # both sides compare case-folded, as validation compares them normalised (folding more than that can only send
+    # the file through validation).
+    cells, theirs = cells.with_columns(*_FOLDED), others.select(*_COLUMNS).with_columns(*_FOLDED)
     for key, kept in ((ENROLLMENT_PAIR, pl.lit(True)), (pl.col(_CLASS).hash(4), PRIMARY_TEACHER)):
         # (hashed over every row, then filtered: the rows' strings are not copied)
         mine = cells.select(key.filter(kept.fill_null(False) & pl.lit(mask))).to_series()

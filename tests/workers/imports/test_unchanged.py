@@ -193,6 +193,36 @@ async def test_a_repeated_row_sends_the_whole_file_through_validation(
     assert {r.sourced_id for r in records if "semantic.duplicate_enrollment" in r.codes} == {"e2"}
 
 
+@pytest.mark.parametrize(
+    ("kept", "added", "code", "flagged"),
+    [
+        # an unchanged row whose role was read in another case, and a new row repeating its class, user and role
+        (("e2", "k1", "s1", "u2", "Student"), ("e9", "k1", "s1", "u2", "student", ""),
+         "semantic.duplicate_enrollment", {"e9"}),
+        # an unchanged primary teacher whose primary was read in another case, and a new one in the same class
+        (("e1", "k1", "s1", "u1", "teacher", "TRUE"), ("e9", "k1", "s1", "u2", "teacher", "true"),
+         "semantic.multiple_primary_teachers", {"e1", "e9"}),
+    ],
+)  # fmt: skip
+async def test_a_row_read_leniently_is_checked_across_rows_by_its_normalised_values(
+    district: District, caplog: pytest.LogCaptureFixture, kept: tuple[str, ...], added: tuple[str, ...],
+    code: str, flagged: set[str],
+) -> None:  # fmt: skip
+    """A row whose only findings are INFO ones (an enum in another case) keeps its raw hash and is taken as
+    unchanged the next day; a new row that repeats it once normalised must still send the file through validation,
+    where the check across rows flags the repeat (found by the property above)."""
+    caplog.set_level(logging.DEBUG, logger=STAGES)
+    day1 = base_pkg()
+    rows = day1.rows["enrollments"]
+    rows[[r["sourcedId"] for r in rows].index(kept[0])] = enrollment(*kept)
+    await run(district, day1)
+    repeated = day1.copy()
+    repeated.rows["enrollments"].append(enrollment(*added))
+    _, records = await run(district, repeated)
+    assert _unchanged_taken(caplog)[-1].startswith("enrollments.csv: 0 of")
+    assert {r.sourced_id for r in records if code in r.codes} == flagged
+
+
 async def test_rows_with_only_info_findings_are_taken_unchanged_and_still_counted_in_the_notes(
     district: District, caplog: pytest.LogCaptureFixture
 ) -> None:
