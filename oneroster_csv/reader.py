@@ -121,9 +121,12 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
     if header is None or not header[-1].strip() or end < 0:
         return None
     width = len(header)
+    has_quotes = b'"' in data  # (a look for one is much quicker than a count)
     try:
+        # (told there are no quotes, polars parses a file without any a fifth faster)
         cells = pl.read_csv(data, has_header=False, skip_rows=1, schema={cell_name(i): pl.String for i in range(width)},
-                            empty_string_is_null=False, raise_if_empty=False)  # fmt: skip
+                            empty_string_is_null=False, raise_if_empty=False,
+                            quote_char='"' if has_quotes else None)  # fmt: skip
     except pl.exceptions.PolarsError:  # a row wider than the header
         return None
     # One row per line, and (none being wider) every row exactly as wide as the header: polars pads a short row
@@ -134,7 +137,7 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
     rows = cells.height
     value_bytes = cells.select(pl.sum_horizontal(pl.all().str.len_bytes().cast(pl.Int64).sum())).item()
     line_feeds = rows - (0 if data.endswith(b"\n") else 1)
-    quotes = data.count(b'"', end) if b'"' in data else 0  # (a look for one is much quicker than a count)
+    quotes = data.count(b'"', end) if has_quotes else 0
     if quotes and bool(cells.select(pl.any_horizontal(pl.all().str.contains('["\n]')).any()).item()):
         return None
     if rows == 0 or len(data) - end - 1 != value_bytes + (width - 1) * rows + line_feeds + quotes:
