@@ -191,9 +191,6 @@ async def _run(
         reading = read_first(reader, options, parsing, threads)
         needed = needed_types(reader.modes)
         raw_last = has_last and _skips_unchanged(reader, options)
-        # Only parsed, the last file is read from the start, beside the others; read in full, once they are read
-        # (workers/imports/stages.py).
-        reading_last = read_last(reader, options, parsing, threads, raw_last) if raw_last else None
         first, last_keys = None, None
         try:
             try:
@@ -204,10 +201,10 @@ async def _run(
                     last_keys = asyncio.create_task(_load_last_keys(conn, tenant_id, raw_last, kept))
             finally:
                 package, rows = await reading
-            first = _First(package, rows, snapshot, reader, parsing, threads, last_keys, raw_last, kept, reading_last)
+            first = _First(package, rows, snapshot, reader, parsing, threads, last_keys, raw_last, kept)
             return await _diff_and_apply(conn, tenant_id, sync_id, first, options, progress, ignore_hold, held)
         finally:
-            for task in (last_keys, reading_last if first is None else first.reading_last):
+            for task in (last_keys, None if first is None else first.reading_last):
                 if task is not None:
                     await wait_out(task)
             threads.close()
@@ -345,10 +342,10 @@ async def _diff_and_apply(
 async def _plan_first(
     first: _First, references: References, options: ImportOptions
 ) -> tuple[list[TypePlan], SchoolMap]:
-    """Start reading the last file (if not reading already), and plan the first part while PostgreSQL streams out
-    the last file's current keys; return once they are in."""
-    if first.reading_last is None:
-        first.reading_last = read_last(first.reader, options, first.parsing, first.threads, first.raw_last)
+    """Start reading the last file, and plan the first part (after that read, when both share a thread: the last
+    file's rows and the first part's plans are then not both being made at once) while PostgreSQL streams out the
+    last file's current keys; return once they are in."""
+    first.reading_last = read_last(first.reader, options, first.parsing, first.threads, first.raw_last)
     planning = asyncio.create_task(first.threads.first(plan_files, first.package, first.rows, references, None))
     keys = None
     try:

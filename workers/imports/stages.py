@@ -6,10 +6,8 @@ keys come from the worker's copy or stream out of PostgreSQL), and planned while
 written: PostgreSQL's share of an import is mostly reading keys and writing versions, the engine's mostly parsing,
 and done in turn one of the two cores would wait for the other.
 
-When the tenant has the last file's records already and the file is bulk, the last file is only parsed at first,
-from the start, beside the other files (on a daily import the rows it will find unchanged, most of them, are then
-known sooner; a first import's writes wait for its other files' plans, which a full read beside them delays); once
-the other files are planned, its rows unchanged since their versions are told by their raw hash
+When the tenant has the last file's records already and the file is bulk, the last file is only parsed at first;
+once the other files are planned, its rows unchanged since their versions are told by their raw hash
 (workers/imports/unchanged.py) and only the others are validated, folded and planned. The entities no row names,
 known then too, are handed over (`on_absent`) to be closed while that goes on.
 """
