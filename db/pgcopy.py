@@ -75,7 +75,11 @@ def _valid(series: pl.Series) -> pa.Array | None:
 
 
 def _bytes_of(series: pl.Series) -> pa.Array:
-    return series.fill_null("").cast(pl.String).to_arrow(compat_level=pl.CompatLevel.oldest()).cast(_BINARY)
+    """The values as large_binary, NULL where null (the row's join leaves those out). Cast to binary first: a string
+    column reaches arrow ten times faster so than as text cast afterwards (and filling its nulls cost as much)."""
+    if series.dtype != pl.String:
+        series = series.cast(pl.String)
+    return series.cast(pl.Binary).to_arrow(compat_level=pl.CompatLevel.oldest())
 
 
 def _integer(arrow: pa.DataType, width: int) -> Encoder:
@@ -239,7 +243,7 @@ def encode_rows(frame: pl.DataFrame, layout: RowLayout) -> bytes:
         parts.extend(encode(frame[name]))
     # The join is several times faster over arrays only: constants are spelled out once per row.
     arrays = [_repeat(p.as_py(), frame.height) if isinstance(p, pa.Scalar) else p for p in parts]
-    rows = pc.binary_join_element_wise(*arrays, _EMPTY)
+    rows = pc.binary_join_element_wise(*arrays, _EMPTY, null_handling="replace", null_replacement="")
     _, offsets, data = rows.buffers()
     assert offsets is not None and data is not None
     bounds = pl.Series(pa.Array.from_buffers(pa.int64(), len(rows) + 1, [None, offsets], offset=rows.offset))

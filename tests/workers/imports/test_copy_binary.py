@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 from db import entities
 from db.entities import copy_frame
 
-# h: a text[] that takes no NULL, where a NULL list is written as an empty array
+# h: a text[] that takes no NULL, where a NULL list is written as an empty array; k: e's texts as a categorical
+# column (as the versions' INFO keys are)
 TYPES = {"a": "bigint", "b": "integer", "c": "smallint", "d": "boolean", "e": "text", "f": "jsonb", "g": "text[]",
-         "h": "text[] NOT NULL"}  # fmt: skip
+         "h": "text[] NOT NULL", "k": "text"}  # fmt: skip
 SCHEMA: dict[str, pl.DataType] = {"a": pl.Int64(), "b": pl.Int64(), "c": pl.Int16(), "d": pl.Boolean(),
                                   "e": pl.String(), "f": pl.String(), "g": pl.List(pl.String),
-                                  "h": pl.List(pl.String)}  # fmt: skip
+                                  "h": pl.List(pl.String), "k": pl.Categorical()}  # fmt: skip
 
 texts = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)
 rows = st.tuples(
@@ -45,15 +46,19 @@ async def _round_trip(
 
 
 def _frame(values: list[tuple[object, ...]]) -> pl.DataFrame:
-    encoded = [(*row[:5], None if row[5] is None else json.dumps(row[5]), row[6], row[6]) for row in values]
+    encoded = [(*row[:5], None if row[5] is None else json.dumps(row[5]), row[6], row[6], row[4]) for row in values]
     return pl.DataFrame(encoded, schema=SCHEMA, orient="row")
+
+
+def _expected(row: tuple[object, ...]) -> tuple[object, ...]:
+    return (*row, row[6] if row[6] is not None else [], row[4])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(rows, max_size=30), start=st.integers(0, 5))
 async def test_every_type_round_trips(pool: asyncpg.Pool, values: list[tuple[object, ...]], start: int) -> None:
     frame = _frame(values).slice(start)  # a slice: arrays whose buffers start at an offset
-    expected = [(*row, row[6] if row[6] is not None else []) for row in values[start:]]
+    expected = [_expected(row) for row in values[start:]]
     assert await _round_trip(pool, frame) == expected
 
 
@@ -91,7 +96,7 @@ async def test_columns_without_nulls_or_all_null_round_trip(
         await copy_frame(conn, "copied", _frame(shaped))
         records = await conn.fetch(f"SELECT {', '.join(TYPES)} FROM copied ORDER BY i")
     # an all-NULL column is NULL whatever its default (h takes no NULL: an empty array)
-    expected = [(*row, row[6] if row[6] is not None else []) for row in shaped]
+    expected = [_expected(row) for row in shaped]
     assert [tuple(r.values()) for r in records] == expected
 
 
