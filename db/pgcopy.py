@@ -5,8 +5,8 @@ million versions that is a fifth of the write. A row is `int16 field count`, the
 (length -1: NULL), all in network byte order. The fields of the same size on every row come first, as one block per
 row that numpy fills in (`RowLayout`); every other column becomes one or two arrays of per-row byte strings (its
 length words, its bytes) or a constant, and one `binary_join_element_wise` lays them beside the blocks: the value
-buffer of the result is exactly the chunk's rows. Other fixed-width values are byte-swapped with strided slice
-assignments.
+buffer of the result is exactly the chunk's rows. Other fixed-width values (length words) are byte-swapped by numpy
+too.
 """
 
 from __future__ import annotations
@@ -40,23 +40,23 @@ def _offsets(width: int, count: int) -> pa.Buffer:
     return pa.py_buffer(pl.int_range(0, (count + 1) * width, width, dtype=pl.Int64, eager=True).to_arrow().buffers()[1])
 
 
-def _fixed(data: bytes | bytearray, width: int, count: int) -> pa.Array:
+def _fixed(data: bytes | bytearray | np.ndarray, width: int, count: int) -> pa.Array:
     """`count` values of `width` bytes each, laid end to end in `data`, as a large_binary array."""
     return pa.Array.from_buffers(_BINARY, count, [None, _offsets(width, count), pa.py_buffer(data)])
 
 
 def _big_endian(values: pa.Array, width: int, prefix: bytes = b"") -> pa.Array:
-    """Integers (no nulls) as big-endian values of `width` bytes, each after `prefix`."""
-    ints = values.cast(_INTS_BY_WIDTH[width])
-    little = ints.buffers()[1][ints.offset * width : (ints.offset + len(ints)) * width].to_pybytes()
-    stride = len(prefix) + width
-    out = bytearray(stride * len(ints))
-    for i, byte in enumerate(prefix):
-        if byte:
-            out[i::stride] = bytes([byte]) * len(ints)
-    for i in range(width):  # the host is little-endian (checked below): byte i of the output is byte width-1-i
-        out[len(prefix) + i :: stride] = little[width - 1 - i :: width]
-    return _fixed(out, stride, len(ints))
+    """Integers (no nulls) as big-endian values of `width` bytes, each after `prefix` (numpy swaps the bytes)."""
+    ints = values.cast(_INTS_BY_WIDTH[width]).to_numpy(zero_copy_only=False)
+    names, formats, offsets = ["value"], [f">i{width}"], [len(prefix)]
+    if prefix:
+        names, formats, offsets = [*names, "prefix"], [*formats, f"V{len(prefix)}"], [*offsets, 0]
+    dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": len(prefix) + width})
+    fields = np.empty(len(ints), dtype)
+    if prefix:
+        fields["prefix"] = np.void(prefix)
+    fields["value"] = ints
+    return _fixed(fields, len(prefix) + width, len(ints))
 
 
 _INTS_BY_WIDTH = {1: pa.int8(), **{width: arrow for arrow, width in _INTS.values()}}
