@@ -11,7 +11,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from enum import IntEnum
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
@@ -289,10 +289,10 @@ async def copy_frame(
         return
     layout = row_layout(frame, await _column_types(conn, table))
 
-    def encoding(offset: int) -> asyncio.Task[bytes]:
+    def encoding(offset: int) -> asyncio.Task[memoryview]:
         return asyncio.create_task(asyncio.to_thread(_encode_chunk, frame, order, offset, layout))
 
-    async def chunks() -> AsyncIterator[bytes]:
+    async def chunks() -> AsyncIterator[bytes | memoryview]:
         # The next chunk is encoded while this one is sent: sending waits until PostgreSQL has read most of it.
         yield HEADER
         upcoming = encoding(0)
@@ -308,10 +308,12 @@ async def copy_frame(
             upcoming.cancel()
         yield TRAILER
 
-    await conn.copy_to_table(table, source=chunks(), columns=layout.columns, format="binary")
+    # (asyncpg sends any buffer it is given, as the views of arrow's buffers are, though its stubs say bytes)
+    source = cast(AsyncIterator[bytes], chunks())
+    await conn.copy_to_table(table, source=source, columns=layout.columns, format="binary")
 
 
-def _encode_chunk(frame: pl.DataFrame, order: pl.Series | None, offset: int, layout: RowLayout) -> bytes:
+def _encode_chunk(frame: pl.DataFrame, order: pl.Series | None, offset: int, layout: RowLayout) -> memoryview:
     chunk = frame.slice(offset, COPY_CHUNK_ROWS) if order is None else frame[order.slice(offset, COPY_CHUNK_ROWS)]
     return encode_rows(chunk, layout)
 

@@ -233,11 +233,11 @@ def _fixed_block(frame: pl.DataFrame, layout: RowLayout) -> pa.Array:
     return _fixed(block, len(layout.template), frame.height)
 
 
-def encode_rows(frame: pl.DataFrame, layout: RowLayout) -> bytes:
+def encode_rows(frame: pl.DataFrame, layout: RowLayout) -> memoryview:
     """The rows of `frame` (or of a slice of the frame `layout` was made for) in binary COPY form, fields in the
-    order of `layout.columns` (without the file header and trailer)."""
+    order of `layout.columns` (without the file header and trailer): a view of arrow's buffer, not copied out."""
     if frame.height == 0:
-        return b""
+        return memoryview(b"")
     parts: list[Part] = [_fixed_block(frame, layout)]
     for name, encode in layout.rest:
         parts.extend(encode(frame[name]))
@@ -247,8 +247,7 @@ def encode_rows(frame: pl.DataFrame, layout: RowLayout) -> bytes:
     _, offsets, data = rows.buffers()
     assert offsets is not None and data is not None
     bounds = pl.Series(pa.Array.from_buffers(pa.int64(), len(rows) + 1, [None, offsets], offset=rows.offset))
-    encoded: bytes = data[bounds[0] : bounds[-1]].to_pybytes()
-    return encoded
+    return memoryview(data[bounds[0] : bounds[-1]])
 
 
 assert sys.byteorder == "little", "binary COPY encoding assumes a little-endian host"
