@@ -37,16 +37,24 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     borrow for nothing: a drill-down page borrows four or five connections."""
 
 
+# Every statement is planned for the values it runs with: the version tables have a partition per tenant (migration
+# 0006), and PostgreSQL 15 locks every partition a cached generic plan names each time it runs one, which asyncpg's
+# prepared statements get after five runs: with thousands of tenants, one tenant's statement would lock them all
+# (and run out of lock slots: "out of shared memory"). A plan made for the tenant's id prunes to its partition.
+SESSION_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session
-    )
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session,
+        server_settings=SESSION_SETTINGS,
+    )  # fmt: skip
     assert pool is not None
     return pool
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
     """A single connection with the same codecs as the pool's (for the CLI and migrations)."""
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(dsn, server_settings=SESSION_SETTINGS)
     await _init_connection(conn)
     return conn
