@@ -37,24 +37,29 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     borrow for nothing: a drill-down page borrows four or five connections."""
 
 
-# Every statement is planned for the values it runs with: the version tables have a partition per tenant (migration
-# 0006), and PostgreSQL 15 locks every partition a cached generic plan names each time it runs one, which asyncpg's
-# prepared statements get after five runs: with thousands of tenants, one tenant's statement would lock them all
-# (and run out of lock slots: "out of shared memory"). A plan made for the tenant's id prunes to its partition.
-SESSION_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
+async def plan_for_values(conn: Connection) -> None:
+    """Have the rest of the transaction plan each statement for the values it runs with.
+
+    The version tables have a partition per tenant (migration 0006), and PostgreSQL 15 locks every partition a cached
+    generic plan names each time it runs one, which asyncpg's prepared statements get after five runs: with hundreds
+    of tenants, an import's statements locked them all and ran out of lock slots ("out of shared memory"). A plan made
+    for the tenant's id names its partition only. (Not for every connection: planning each of a drill-down page's
+    statements adds about 0.5 ms to it, and a page read right after a large import, before its partition has
+    statistics, can be planned badly for its values.)
+    """
+    await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session,
-        server_settings=SESSION_SETTINGS,
-    )  # fmt: skip
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session
+    )
     assert pool is not None
     return pool
 
 
 async def connect(dsn: str) -> asyncpg.Connection:
     """A single connection with the same codecs as the pool's (for the CLI and migrations)."""
-    conn = await asyncpg.connect(dsn, server_settings=SESSION_SETTINGS)
+    conn = await asyncpg.connect(dsn)
     await _init_connection(conn)
     return conn

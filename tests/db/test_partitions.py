@@ -14,7 +14,7 @@ import pytest
 from db.entities import TABLES, VersionKind, copy_versions, current_keys, supersede
 from db.migrate import load_migrations, migrate
 from db.partitions import LARGE_FIRST_LOAD, has_partition, partition_name
-from db.pool import Connection
+from db.pool import Connection, plan_for_values
 from oneroster_csv.model import DataType
 from oneroster_sync.settings import Endpoints
 from tests.conftest import drop_database, fresh_database, make_tenant
@@ -240,9 +240,10 @@ async def test_a_small_first_loads_versions_are_found_by_the_index_too(pool: asy
 
 async def test_a_statement_of_one_tenant_locks_its_partition_only_however_often_it_runs(pool: asyncpg.Pool) -> None:
     """PostgreSQL 15 locks every partition a cached generic plan names when it runs it: once a statement had run five
-    times with a tenant's id as a parameter, each run would lock every tenant's partition (thousands of tenants: out
-    of shared memory, as a long hypothesis run of the engine properties found). Plans are made for the values given,
-    so only the named tenant's partition is locked, however many tenants there are."""
+    times with a tenant's id as a parameter, each run locked every tenant's partition (hundreds of tenants: out of
+    shared memory, as a long hypothesis run of the engine properties found). In a transaction planning statements for
+    their values, as an import's does, only the named tenant's partition is locked, however many tenants there
+    are."""
     tenants = [await make_tenant(pool) for _ in range(12)]
     async with pool.acquire() as conn:
         for tenant in tenants:
@@ -250,6 +251,7 @@ async def test_a_statement_of_one_tenant_locks_its_partition_only_however_often_
                 await copy_versions(conn, tenant.id, ORGS, org_versions(tenant.id, ["a", "b"]))
         mine = tenants[0]
         async with conn.transaction():
+            await plan_for_values(conn)
             for seq in range(2, 12):
                 await supersede(conn, mine.id, ORGS, seq, ["a"], [])
             await current_keys(conn, mine.id, ORGS)

@@ -22,7 +22,7 @@ import polars as pl
 
 from db import imports as db_imports
 from db.entities import TYPE_CODES, current_keys, has_current
-from db.pool import Connection
+from db.pool import Connection, plan_for_values
 from oneroster_csv import PackageReader, RawFile
 from oneroster_csv.api import Package
 from oneroster_csv.model import DataType, FileMode
@@ -178,6 +178,7 @@ async def _run(
     step = _thread_progress(progress, asyncio.get_running_loop())
     async with pool.acquire() as conn, conn.transaction():
         await db_imports.lock_tenant_imports(conn, tenant_id)
+        await plan_for_values(conn)  # (each statement locks the tenant's partitions only)
         status = await db_imports.sync_status(conn, tenant_id, sync_id)
         if status != "RUNNING":
             raise AlreadyFinished(status)
