@@ -75,8 +75,9 @@ def _valid(series: pl.Series) -> pa.Array | None:
 
 
 def _bytes_of(series: pl.Series) -> pa.Array:
-    """The values as large_binary, NULL where null (the row's join leaves those out). Cast to binary first: a string
-    column reaches arrow ten times faster so than as text cast afterwards (and filling its nulls cost as much)."""
+    """The values as large_binary, NULL where null (the row's join leaves those out). Cast to binary in polars: a
+    chunk's class ids, roles or dates reach arrow 4-6 times faster so than as text cast afterwards (filling their
+    nulls cost as much again); sourcedIds, read at random in key order, take as long either way."""
     if series.dtype != pl.String:
         series = series.cast(pl.String)
     return series.cast(pl.Binary).to_arrow(compat_level=pl.CompatLevel.oldest())
