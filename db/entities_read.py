@@ -15,6 +15,7 @@ from typing import Any
 
 from db.entities import TABLES, TYPE_CODES, VersionKind, attribute_columns, schools_sql
 from db.field_changes import csv_columns, jsonb_value
+from db.partitions import tenant_literal
 from db.pool import Executor
 from db.sql import Params, ident
 from oneroster_csv.model import DataType
@@ -114,7 +115,7 @@ async def entities_by_keys(
     if not by_type:
         return {}
     params = Params()
-    tenant = params(tenant_id, "bigint")
+    tenant = tenant_literal(tenant_id)
     selects = [
         f"SELECT {TYPE_CODES[t]} AS data_type, {entity_cells(t)} FROM {TABLES[t]} v "
         f'WHERE v.tenant_id = {tenant} AND v.valid_to IS NULL AND v."sourcedId" = ANY({params(ids, "text[]")})'
@@ -133,24 +134,24 @@ async def entity_with_targets(
 ) -> tuple[EntityRow | None, list[EntityRow]]:
     """The current version of one entity and of every entity its reference columns point to, in one statement (the
     entity page: its references and theirs, without a second round trip)."""
-    rows = await conn.fetch(_with_targets_sql(data_type), tenant_id, sourced_id)
+    rows = await conn.fetch(_with_targets_sql(data_type, tenant_id), sourced_id)
     entities = [entity_of_cells(TYPE_OF_CODE[row["data_type"]], row) for row in rows]
     own = [e for e, row in zip(entities, rows, strict=True) if row["part"] == 0]
     return (own[0] if own else None), [e for e, row in zip(entities, rows, strict=True) if row["part"] > 0]
 
 
-@cache
-def _with_targets_sql(data_type: DataType) -> str:
+def _with_targets_sql(data_type: DataType, tenant_id: int) -> str:
+    tenant = tenant_literal(tenant_id)
     parts = [f"SELECT 0 AS part, {TYPE_CODES[data_type]} AS data_type, {entity_cells(data_type, 'e')} FROM e"]
     for number, ref in enumerate(reference_columns(data_type), 1):
         value = f"e.{ident(ref.field)}"
         keys = f"ARRAY(SELECT btrim(k) FROM unnest(string_to_array({value}, ',')) AS k)" if ref.is_list else (
             f"ARRAY[{value}]")  # fmt: skip
         parts.append(f"SELECT {number} AS part, {TYPE_CODES[ref.target]} AS data_type, {entity_cells(ref.target, 't')} "
-                     f'FROM e JOIN {TABLES[ref.target]} t ON t.tenant_id = $1 AND t.valid_to IS NULL '
+                     f"FROM e JOIN {TABLES[ref.target]} t ON t.tenant_id = {tenant} AND t.valid_to IS NULL "
                      f'AND t."sourcedId" = ANY({keys})')  # fmt: skip
-    return (f'WITH e AS MATERIALIZED (SELECT * FROM {TABLES[data_type]} WHERE tenant_id = $1 AND "sourcedId" = $2 '
-            f"AND valid_to IS NULL) {' UNION ALL '.join(parts)}")  # fmt: skip
+    return (f"WITH e AS MATERIALIZED (SELECT * FROM {TABLES[data_type]} WHERE tenant_id = {tenant} "
+            f"""AND "sourcedId" = $1 AND valid_to IS NULL) {' UNION ALL '.join(parts)}""")  # fmt: skip
 
 
 def _like(text: str) -> str:
@@ -172,7 +173,7 @@ class EntityFilter:
 
     def where(self, params: Params) -> str | None:
         """SQL predicates over the type's versions `v`; None when nothing can match."""
-        clauses = [f"v.tenant_id = {params(self.tenant_id, 'bigint')}", "v.valid_to IS NULL"]
+        clauses = [f"v.tenant_id = {tenant_literal(self.tenant_id)}", "v.valid_to IS NULL"]
         if not self.include_deleted:
             clauses.append(f"v.kind <> {_DELETED}")
         if self.search:

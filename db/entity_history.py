@@ -18,6 +18,7 @@ from db.outcomes import (
     RecordIssue,
     compact_json,
 )
+from db.partitions import tenant_literal
 from db.pool import Executor
 from db.sql import Params
 from oneroster_csv.model import DataType
@@ -64,17 +65,17 @@ def _history_union(data_type: DataType, tenant_id: int, sourced_id: str, params:
     explicit - record_outcomes rows (skipped, merged, excluded rows; every outcome of syncs that applied nothing)."""
     table = TABLES[data_type]
     code = TYPE_CODES[data_type]
-    tenant = params(tenant_id, "bigint")
+    tenant, versions_of = params(tenant_id, "bigint"), tenant_literal(tenant_id)
     key = params(sourced_id, "text")
     installed = "JOIN apps a ON a.tenant_id = s.tenant_id AND a.id = s.app_id AND a.uninstalled_at IS NULL"
     written = (
         f"SELECT s.id AS sync_id, v.line, v.kind::int AS outcome, v.invalid, v.issues, NULL::jsonb AS attributes, "
         f"NULL::jsonb AS changes, to_jsonb(v) AS doc, "
         f"CASE WHEN v.kind = {int(VersionKind.UPDATED)} THEN (SELECT to_jsonb(p) FROM {table} p "
-        f'WHERE p.tenant_id = v.tenant_id AND p."sourcedId" = v."sourcedId" AND p.valid_to = v.valid_from) END '
+        f'WHERE p.tenant_id = {versions_of} AND p."sourcedId" = v."sourcedId" AND p.valid_to = v.valid_from) END '
         f"AS before "
         f"FROM {table} v JOIN syncs s ON s.tenant_id = v.tenant_id AND s.applied_seq = v.valid_from {installed} "
-        f'WHERE v.tenant_id = {tenant} AND v."sourcedId" = {key} AND v.kind <> {int(VersionKind.KEPT)}'
+        f'WHERE v.tenant_id = {versions_of} AND v."sourcedId" = {key} AND v.kind <> {int(VersionKind.KEPT)}'
     )
     carried = (
         f"SELECT s.id, NULL::int, {OUTCOME_CODES['NO_CHANGE']}, v.invalid, v.issues, NULL::jsonb, NULL::jsonb, "
@@ -83,7 +84,7 @@ def _history_union(data_type: DataType, tenant_id: int, sourced_id: str, params:
         f"AND (v.valid_to IS NULL OR s.applied_seq < v.valid_to) {installed} "
         f"JOIN sync_summaries ss ON ss.tenant_id = s.tenant_id AND ss.sync_id = s.id AND ss.school_id = '' "
         f"AND ss.data_type = {code} AND ss.file_mode = 'bulk' "
-        f'WHERE v.tenant_id = {tenant} AND v."sourcedId" = {key} AND v.kind <> {int(VersionKind.DELETED)}'
+        f'WHERE v.tenant_id = {versions_of} AND v."sourcedId" = {key} AND v.kind <> {int(VersionKind.DELETED)}'
     )
     explicit = (
         f"SELECT r.sync_id, r.line, r.outcome::int, r.invalid, r.issues, r.attributes, r.changes, NULL::jsonb, "

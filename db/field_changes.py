@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from db.entities import TABLES, VersionKind, attribute_columns
+from db.partitions import tenant_literal
 from db.pool import Connection
 from db.sql import ident
 from oneroster_csv.model import DataType
@@ -63,7 +64,7 @@ async def field_changes(
     """
     changes: dict[tuple[DataType, str], list[FieldChange]] = {}
     for data_type, keys in by_type.items():
-        table = TABLES[data_type]
+        table, tenant = TABLES[data_type], tenant_literal(tenant_id)
         cells = ", ".join(f"{{0}}.{ident(c)}" for c in csv_columns(data_type))
         rows = await conn.fetch(
             f"""SELECT cur."sourcedId", ARRAY[{cells.format("cur")}]::text[] AS after, cur.metadata AS after_metadata,
@@ -71,8 +72,8 @@ async def field_changes(
                 FROM syncs s JOIN {table} cur ON cur.tenant_id = s.tenant_id AND cur.valid_from = s.applied_seq
                 JOIN {table} prev ON prev.tenant_id = cur.tenant_id AND prev."sourcedId" = cur."sourcedId"
                   AND prev.valid_to = s.applied_seq
-                WHERE s.tenant_id = $1 AND s.id = $2 AND cur.tenant_id = $1 AND cur.kind = $3
-                  AND cur."sourcedId" = ANY($4::text[]) AND prev.tenant_id = $1""",
+                WHERE s.tenant_id = $1 AND s.id = $2 AND cur.tenant_id = {tenant} AND cur.kind = $3
+                  AND cur."sourcedId" = ANY($4::text[]) AND prev.tenant_id = {tenant}""",
             tenant_id, sync_id, int(VersionKind.UPDATED), keys,
         )  # fmt: skip
         columns = csv_columns(data_type)

@@ -19,6 +19,7 @@ import orjson
 
 from db.entities import TABLES, TYPE_CODES, VersionKind, schools_sql
 from db.field_changes import FieldChange, csv_columns, field_changes, jsonb_value
+from db.partitions import tenant_literal
 from db.pool import Connection
 from db.sql import Params, ident
 from db.sync_scope import SyncScope, read_scope
@@ -143,12 +144,12 @@ def _parts(data_type: DataType, selection: _Selection, scope: SyncScope, params:
         if kinds:
             # (the sync named by its value: the planner then takes a later sync's versions from the partition's
             # index of them, in key order; db/partitions.py)
-            parts["written"] = (f"FROM {table} WHERE tenant_id = {params(tenant_id, 'bigint')} "
+            parts["written"] = (f"FROM {table} WHERE tenant_id = {tenant_literal(tenant_id)} "
                                 f"AND valid_from = {int(seq)} AND kind = ANY({params(kinds, 'int[]')})"
                                 f"{extra}")  # fmt: skip
         if code in scope.bulk_types and OUTCOME_CODES["NO_CHANGE"] in outcomes:
             live = params(seq, "bigint")
-            parts["carried"] = (f"FROM {table} WHERE tenant_id = {params(tenant_id, 'bigint')} "
+            parts["carried"] = (f"FROM {table} WHERE tenant_id = {tenant_literal(tenant_id)} "
                                 f"AND valid_from < {live} AND (valid_to IS NULL OR valid_to > {live}) "
                                 f"AND kind <> {int(VersionKind.DELETED)}{extra}")  # fmt: skip
     parts["explicit"] = (f"FROM record_outcomes WHERE tenant_id = {params(tenant_id, 'bigint')} "
@@ -266,12 +267,11 @@ async def _page_of_type(
 
 def _last_key(name: str, data_type: DataType, selection: _Selection, params: Params) -> str:
     """A query of the greatest sourcedId a part can hold (one step from the end of an index)."""
-    tenant = params(selection.tenant_id, "bigint")
     if name == "explicit":
-        sync = params(selection.sync_id, "bigint")
+        tenant, sync = params(selection.tenant_id, "bigint"), params(selection.sync_id, "bigint")
         return (f'SELECT max("sourcedId") FROM record_outcomes WHERE tenant_id = {tenant} AND sync_id = {sync} '
                 f"AND data_type = {TYPE_CODES[data_type]}")  # fmt: skip
-    return f'SELECT max("sourcedId") FROM {TABLES[data_type]} WHERE tenant_id = {tenant}'
+    return f'SELECT max("sourcedId") FROM {TABLES[data_type]} WHERE tenant_id = {tenant_literal(selection.tenant_id)}'
 
 
 async def page_records(

@@ -39,6 +39,19 @@ def partition_name(table: str, tenant_id: int) -> str:
     return f"{table}_t{int(tenant_id)}"
 
 
+def tenant_literal(tenant_id: int) -> str:
+    """A tenant's id as the API's statements on the version tables name it: a constant, not a parameter.
+
+    PostgreSQL prunes partitions by a constant when it plans a statement, by a parameter only when it runs the plan;
+    and PostgreSQL 15 locks every partition a cached generic plan names each time it runs one, which asyncpg's
+    prepared statements get after five runs. With a parameter, a drill-down page read often enough on a connection
+    locked every tenant's partitions (thousands of tenants: the lock table's slots run out, and each lock costs the
+    read time); with the id written in, each of its plans names the tenant's partitions only, or none before the
+    tenant's first versions (an empty result, not an error). The statement's text is then the tenant's own, as a
+    drill-down's already is the sync's. (The import's statements plan for their values instead: db.pool.)"""
+    return str(int(tenant_id))
+
+
 async def has_partition(conn: Connection, table: str, tenant_id: int) -> bool:
     """Whether the tenant's partition of `table` exists (it has had versions of that type)."""
     found: bool = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", ident(partition_name(table, tenant_id)))
