@@ -36,7 +36,7 @@ class CsvTable:
     cells: pl.DataFrame
     problems: pl.DataFrame
     notes: tuple[Finding, ...]
-    needs_trim: bool = True  # False when no cell can start or end with a space or tab (trimming is skipped)
+    needs_trim: bool = True  # False when no cell starts or ends with a space or tab (trimming is skipped)
 
 
 def cell_name(i: int) -> str:
@@ -147,10 +147,8 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
     if bool(starts_blank.select(pl.all_horizontal(pl.all().str.contains(r"^\s*$")).any()).item()):
         return None
     lines = pl.int_range(2, cells.height + 2, eager=True, dtype=pl.Int64).alias(LINE)
-    # (told as the general path tells them; without quotes, a blank touches a separator or a line's end exactly
-    # where a cell starts or ends with it)
     blanks = data.find(b" ", end) >= 0 or data.find(b"\t", end) >= 0
-    needs_trim = blanks and (_edge_blanks(memoryview(data)[end + 1 :]) if quotes else any(edged_columns(cells)))
+    needs_trim = blanks and any(edged_columns(cells))
     return CsvTable(file, header, cells.with_columns(lines), _problems([]), notes, needs_trim)
 
 
@@ -162,15 +160,6 @@ def _simple_header(line: bytes) -> tuple[str, ...] | None:
         return tuple(names)
     unquoted = [n[1:-1] if len(n) >= 2 and n[0] == n[-1] == '"' else n for n in names]
     return None if any('"' in n for n in unquoted) else tuple(unquoted)
-
-
-_EDGE_BLANK = r'[ \t][,"]|[,"][ \t]|^[ \t]|[ \t]$'  # a blank next to a separator, a quote or a line's end
-
-
-def _edge_blanks(body: memoryview) -> bool:
-    """Whether a space or tab of the rows `body` touches a separator, a quote or a line's end: only then can a cell
-    start or end with one."""
-    return bool(pl.select(pl.lit(str(body, "utf-8")).str.contains(f"(?m){_EDGE_BLANK}")).item())
 
 
 def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
@@ -214,8 +203,7 @@ def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
     body = pl.DataFrame({"text": lines.slice(1), LINE: pl.int_range(2, len(lines) + 1, eager=True, dtype=pl.Int64)})
     blank_re = r"^\s*$" if strict else r"^[\s,]*$"  # lenient: a row of only commas is a blank line too
     has_quotes = b'"' in data
-    # A cell can only have surrounding blanks if a space/tab touches a separator, a quote or the line's ends.
-    needs_trim = (b" " in data or b"\t" in data) and bool(body["text"].str.contains(_EDGE_BLANK).any())
+    blanks = b" " in data or b"\t" in data
     body = body.with_columns(
         blank=pl.col("text").str.contains(blank_re),
         quotes=pl.col("text").str.count_matches('"', literal=True) if has_quotes else pl.lit(0, dtype=pl.UInt32),
@@ -348,4 +336,5 @@ def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
             cells_frame = cells_frame.sort(LINE)
     else:
         cells_frame = pl.DataFrame(schema={**{cell_name(i): pl.String for i in range(width)}, LINE: pl.Int64})
+    needs_trim = blanks and any(edged_columns(cells_frame.drop(LINE)))
     return CsvTable(file, header, cells_frame, _problems(sorted(problems)), tuple(notes), needs_trim)
