@@ -112,8 +112,8 @@ def _parse_polars(source: bytes, width: int, expected: int, skip_rows: int) -> p
 def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable | None:
     """The common file, parsed straight from its bytes without splitting it into line texts first: no CR, no empty
     line, no quote inside a name or a value (only quotes around whole ones: many exports quote every field), a header
-    without empty trailing names and every line a row as wide as the header. None when any of that does not hold: the
-    general path then reads the file (and names what is wrong with it)."""
+    without empty trailing names, every line a row as wide as the header, all of it UTF-8. None when any of that does
+    not hold: the general path then reads the file (and names what is wrong with it)."""
     if b"\r" in data:
         return None
     end = data.find(b"\n")
@@ -127,7 +127,7 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
         cells = pl.read_csv(data, has_header=False, skip_rows=1, schema={cell_name(i): pl.String for i in range(width)},
                             empty_string_is_null=False, raise_if_empty=False,
                             quote_char='"' if has_quotes else None)  # fmt: skip
-    except pl.exceptions.PolarsError:  # a row wider than the header
+    except pl.exceptions.PolarsError:  # a row wider than the header, text that is not UTF-8
         return None
     # One row per line, and (none being wider) every row exactly as wide as the header: polars pads a short row
     # with empty cells, so the body's bytes must be exactly its cells' bytes, width - 1 commas per row, a line feed
@@ -155,7 +155,10 @@ def _read_simple(data: bytes, file: str, notes: tuple[Finding, ...]) -> CsvTable
 def _simple_header(line: bytes) -> tuple[str, ...] | None:
     """The names of a header line whose names are each quoted whole or not at all, with no quote inside and no
     comma inside a quoted one (as the csv module reads them); None for any other line."""
-    names = line.decode("utf-8").split(",")
+    try:
+        names = line.decode("utf-8").split(",")
+    except UnicodeDecodeError:  # (the general path names the line)
+        return None
     if b'"' not in line:
         return tuple(names)
     unquoted = [n[1:-1] if len(n) >= 2 and n[0] == n[-1] == '"' else n for n in names]
@@ -168,13 +171,15 @@ def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
     def note(code: str, message: str, severity: Severity = Severity.INFO, count: int = 1) -> None:
         notes.append(Finding(code, severity, file, None, None, message, None, count))
 
-    decode_check(data, file)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
         note("csv.bom", "a UTF-8 byte order mark at the start of the file was skipped")
+    # (polars refuses text that is not UTF-8, and a byte it replaced would fail the byte count: a file the fast path
+    # reads needs no check of its own, a scan of every byte holding the interpreter's lock)
     simple = _read_simple(data, file, tuple(notes))
     if simple is not None:
         return simple
+    decode_check(data, file)
     lines = _split_lines(data)
     if b"\r" in data and bool(lines.str.contains("\r", literal=True).any()):
         # Bare CR (the line splitter only removes the CR of CRLF): classic-Mac line ends or stray CRs; both are read

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from oneroster_csv import reader
+from oneroster_csv.model import PackageError
 from oneroster_csv.reader import CsvTable, read_csv_bytes
 
 # No CRs, so many generated files take the fast path; blanks, short and long rows, quotes inside values or not
@@ -73,6 +74,28 @@ def test_the_fast_path_reads_as_the_general_path(data: bytes, strict: bool) -> N
 @given(data=quoting_files(), strict=st.booleans())
 def test_the_fast_path_reads_values_quoted_whole_as_the_general_path(data: bytes, strict: bool) -> None:
     assert _same(*_fast_and_general(data, strict))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.one_of(files(), quoting_files()),
+    at=st.integers(0, 10**6),
+    bad=st.sampled_from([b"\xff", b"\xc3", b"\x93", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80"]),
+)
+def test_a_file_that_is_not_utf8_is_refused_naming_the_line(data: bytes, at: int, bad: bytes) -> None:
+    """Neither path reads it (the fast path leaves the check to polars' parse): the failure names the first line
+    that is not UTF-8."""
+    at %= len(data) + 1
+    broken = data[:at] + bad + data[at:]
+    try:
+        broken.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = broken.count(b"\n", 0, error.start) + 1
+    else:
+        assume(False)
+    with pytest.raises(PackageError) as refused:
+        read_csv_bytes(broken, "t.csv", strict=False)
+    assert (refused.value.code, refused.value.line) == ("csv.invalid_utf8", line)
 
 
 def test_a_plain_file_takes_the_fast_path() -> None:
