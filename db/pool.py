@@ -45,7 +45,8 @@ async def plan_for_values(conn: Connection) -> None:
     of tenants, an import's statements locked them all and ran out of lock slots ("out of shared memory"). A plan made
     for the tenant's id names its partition only. (Not for every connection: planning each of a drill-down page's
     statements adds about 0.5 ms to it, and a page read right after a large import, before its partition has
-    statistics, can be planned badly for its values.)
+    statistics, can be planned badly for its values; the API's reads name the tenant's id as a constant instead,
+    `db.partitions.tenant_literal`.)
     """
     await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
 
