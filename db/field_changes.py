@@ -63,8 +63,9 @@ async def field_changes(
     a sync that applied nothing. One query per data type on the page (a drill-down page usually holds one type).
     """
     changes: dict[tuple[DataType, str], list[FieldChange]] = {}
+    tenant = tenant_literal(tenant_id)
     for data_type, keys in by_type.items():
-        table, tenant = TABLES[data_type], tenant_literal(tenant_id)
+        table = TABLES[data_type]
         cells = ", ".join(f"{{0}}.{ident(c)}" for c in csv_columns(data_type))
         rows = await conn.fetch(
             f"""SELECT cur."sourcedId", ARRAY[{cells.format("cur")}]::text[] AS after, cur.metadata AS after_metadata,

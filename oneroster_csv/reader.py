@@ -208,7 +208,6 @@ def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
     body = pl.DataFrame({"text": lines.slice(1), LINE: pl.int_range(2, len(lines) + 1, eager=True, dtype=pl.Int64)})
     blank_re = r"^\s*$" if strict else r"^[\s,]*$"  # lenient: a row of only commas is a blank line too
     has_quotes = b'"' in data
-    blanks = b" " in data or b"\t" in data
     body = body.with_columns(
         blank=pl.col("text").str.contains(blank_re),
         quotes=pl.col("text").str.count_matches('"', literal=True) if has_quotes else pl.lit(0, dtype=pl.UInt32),
@@ -341,5 +340,5 @@ def read_csv_bytes(data: bytes, file: str, *, strict: bool) -> CsvTable:
             cells_frame = cells_frame.sort(LINE)
     else:
         cells_frame = pl.DataFrame(schema={**{cell_name(i): pl.String for i in range(width)}, LINE: pl.Int64})
-    needs_trim = blanks and any(edged_columns(cells_frame.drop(LINE)))
+    needs_trim = (b" " in data or b"\t" in data) and any(edged_columns(cells_frame.drop(LINE)))
     return CsvTable(file, header, cells_frame, _problems(sorted(problems)), tuple(notes), needs_trim)
