@@ -111,6 +111,13 @@ def test_a_file_quoting_every_field_header_included_takes_the_fast_path() -> Non
 def test_a_file_quoting_whole_values_takes_the_fast_path_and_others_do_not() -> None:
     table = reader._read_simple(b'a,b\n"x,y",2\n"",3\n', "t.csv", ())
     assert table is not None and table.cells.rows() == [("x,y", "2", 2), ("", "3", 3)] and not table.needs_trim
-    for data in (b'a,b\n"x""y",2\n', b'a,b\n"x\ny",2\n', b'a,b\nx"y,2\n', b'"a"b,c\n1,2\n', b'a,b\n"x, ",2\n'):
+    for data in (
+        b'a,b\n"x""y",2\n',
+        b'a,b\n"x\ny",2\n',
+        b'a,b\nx"y,2\n',
+        b'"a"b,c\n1,2\n',
+        b'a,b\n"x, ",2\n',
+        b'a\nx\n"y""',  # an unclosed quote on a last line without a line feed
+    ):
         table = reader._read_simple(data, "t.csv", ())
         assert table is None or table.needs_trim, data
